@@ -1,0 +1,41 @@
+# Everything goes through scripts/devstack.py, which makes .venv, finds or
+# starts PostgreSQL and Redis, and exports DATABASE_URL / REDIS_URL / SECRET_KEY.
+PYTHON ?= python3
+STACK = $(PYTHON) scripts/devstack.py
+
+.PHONY: run test lint format worker beat shell loadtest bench stop demo
+
+run:        ## migrate, load the demo, run Daphne + Celery worker + beat
+	$(STACK) run
+
+test:       ## lint, migrations check, the whole pytest suite on real PostgreSQL and Redis
+	$(STACK) test $(PYTEST_ARGS)
+
+lint:
+	$(STACK) exec ruff check .
+	$(STACK) exec ruff format --check .
+
+format:
+	$(STACK) exec ruff format .
+	$(STACK) exec ruff check --fix .
+
+worker:
+	$(STACK) exec celery -A ticketing worker -l INFO
+
+beat:
+	$(STACK) exec celery -A ticketing beat -l INFO -s .var/celerybeat-schedule
+
+shell:
+	$(STACK) exec python manage.py shell
+
+demo:
+	$(STACK) exec python manage.py seed_demo
+
+loadtest:   ## headless Locust against a running `make run` (see docs/loadtest.md)
+	$(STACK) exec locust -f locustfiles/fan_journey.py --headless -u $${USERS:-200} -r $${SPAWN:-50} -t $${DURATION:-60s} --host $${TARGET:-http://127.0.0.1:8000} --csv .var/locust
+
+bench:
+	$(STACK) exec sh -c 'for f in bench/*.py; do python $$f; done'
+
+stop:       ## stop the private PostgreSQL/Redis under .var/ (if any)
+	$(STACK) stop

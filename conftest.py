@@ -1,0 +1,58 @@
+"""Shared fixtures: named personas and a small event, on real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+
+@pytest.fixture
+def promoter(db, django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_superuser(username="promoter", email="", password="pw-promoter-1")
+
+
+@pytest.fixture
+def promoter_client(promoter) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(promoter)
+    return client
+
+
+@pytest.fixture
+def fan() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def second_fan() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def small_event(db):  # type: ignore[no-untyped-def]
+    """40 standing places (PISTA) and 50 seats (A: rows A-E x 10), on sale now."""
+    from inventory.services.demo import seed_small
+
+    event, _ = seed_small()
+    return event
+
+
+@pytest.fixture
+def future_event(db):  # type: ignore[no-untyped-def]
+    from inventory.services.demo import SMALL, build_event, build_venue
+
+    venue = build_venue("sala-futura", {"name": "Sala Futura", "city": "Madrid"}, SMALL)
+    now = timezone.now()
+    event, _ = build_event(
+        venue=venue,
+        plans=SMALL,
+        slug="future-show",
+        name="Future show",
+        starts_at=now + dt.timedelta(days=30),
+        presale_opens_at=now + dt.timedelta(days=1),
+        sale_opens_at=now + dt.timedelta(days=2),
+    )
+    return event

@@ -1,0 +1,310 @@
+"""The promoter's back office: venues with seat maps, events, prices and
+inventory, JSON import/export, and the audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from inventory import selectors
+from inventory.forms import GenerateSeatsForm, JsonImportForm
+from inventory.models import AuditEntry, Event, InventoryItem, Order, OrderItem, PriceTier, Seat, Section, Venue
+from inventory.services import catalog
+
+
+def _json_download(data: Any, filename: str) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class JsonImportMixin:
+    """Adds an 'Import JSON' page to a changelist."""
+
+    import_service: Any = None
+    import_title = "Import from JSON"
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        urls = super().get_urls()  # type: ignore[misc]
+        info = self.model._meta.app_label, self.model._meta.model_name  # type: ignore[attr-defined]
+        return [
+            path("import-json/", self.admin_site.admin_view(self.import_json_view), name="%s_%s_import_json" % info),  # type: ignore[attr-defined]
+            *urls,
+        ]
+
+    def import_json_view(self, request: HttpRequest) -> HttpResponse:
+        form = JsonImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
+                payloads = data if isinstance(data, list) else [data]
+                created = [type(self).import_service(p) for p in payloads]
+            except (ValueError, UnicodeDecodeError, catalog.CatalogError) as exc:
+                form.add_error("file", str(exc))
+            else:
+                names = ", ".join(str(obj) for obj in created)
+                self.message_user(request, f"Imported: {names}", messages.SUCCESS)  # type: ignore[attr-defined]
+                return HttpResponseRedirect("../")
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": self.import_title,
+            "form": form,
+            "opts": self.model._meta,  # type: ignore[attr-defined]
+        }
+        return TemplateResponse(request, "admin/inventory/import_json.html", context)
+
+
+class SectionInline(admin.TabularInline):
+    model = Section
+    extra = 0
+    fields = ("code", "name", "kind", "capacity", "sort_order", "map_x", "map_y", "seat_map")
+    readonly_fields = ("seat_map",)
+    show_change_link = True
+
+    @admin.display(description="Seats")
+    def seat_map(self, obj: Section) -> str:
+        if not obj.pk or obj.is_general_admission:
+            return "—"
+        url = reverse("admin:inventory_section_generate_seats", args=[obj.pk])
+        return format_html('{} seats · <a href="{}">generate rows/seats</a>', obj.seats.count(), url)
+
+
+@admin.register(Venue)
+class VenueAdmin(JsonImportMixin, admin.ModelAdmin):
+    list_display = ("name", "city", "slug", "section_count", "capacity_total")
+    search_fields = ("name", "city", "slug")
+    list_filter = ("city",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [SectionInline]
+    actions = ["export_json"]
+    import_service = staticmethod(catalog.import_venue)
+    import_title = "Import venues from JSON"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Venue]:
+        return super().get_queryset(request).annotate(n_sections=Count("sections"))
+
+    @admin.display(description="Sections", ordering="n_sections")
+    def section_count(self, obj: Venue) -> int:
+        return obj.n_sections  # type: ignore[attr-defined]
+
+    @admin.display(description="Capacity")
+    def capacity_total(self, obj: Venue) -> int:
+        return obj.capacity
+
+    @admin.action(description="Export selected venues as JSON")
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Venue]) -> HttpResponse:
+        data = [catalog.export_venue(v) for v in queryset]
+        return _json_download(data[0] if len(data) == 1 else data, "venues.json")
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "venue", "kind", "capacity", "sort_order")
+    list_filter = ("kind", "venue")
+    search_fields = ("code", "name", "venue__name")
+    list_select_related = ("venue",)
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<int:pk>/generate-seats/",
+                self.admin_site.admin_view(self.generate_seats_view),
+                name="inventory_section_generate_seats",
+            ),
+            *super().get_urls(),
+        ]
+
+    def generate_seats_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        section = get_object_or_404(Section, pk=pk)
+        form = GenerateSeatsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                made = catalog.generate_seats(
+                    section=section,
+                    rows=form.cleaned_data["row_labels"],
+                    seats_per_row=form.cleaned_data["counts"],
+                    replace=form.cleaned_data["replace"],
+                )
+            except catalog.CatalogError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Generated {made} seats in {section}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:inventory_venue_change", args=[section.venue_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Generate seats: {section}",
+            "form": form,
+            "section": section,
+            "opts": Section._meta,
+            "existing": section.seats.count(),
+        }
+        return render(request, "admin/inventory/generate_seats.html", context)
+
+
+@admin.register(Seat)
+class SeatAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "section", "row_label", "number", "rank")
+    list_filter = ("section__venue", "section")
+    search_fields = ("row_label", "section__code", "section__venue__name")
+    list_select_related = ("section", "section__venue")
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    extra = 0
+    fields = ("section", "name", "price", "fee", "currency", "description")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "section":
+            event_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            if event_id:
+                venue_id = Event.objects.filter(pk=event_id).values_list("venue_id", flat=True).first()
+                kwargs["queryset"] = Section.objects.filter(venue_id=venue_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Event)
+class EventAdmin(JsonImportMixin, admin.ModelAdmin):
+    list_display = ("name", "venue", "starts_at", "sale_opens_at", "is_published", "sold", "capacity")
+    list_filter = ("venue", "is_published", "starts_at")
+    search_fields = ("name", "artist", "slug", "venue__name")
+    date_hierarchy = "starts_at"
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [PriceTierInline]
+    actions = ["create_inventory", "export_json"]
+    readonly_fields = ("inventory_status",)
+    import_service = staticmethod(catalog.import_event)
+    import_title = "Import events from JSON"
+    fieldsets = (
+        (None, {"fields": ("name", "artist", "slug", "venue", "description", "is_published")}),
+        ("Dates", {"fields": ("starts_at", "presale_opens_at", "sale_opens_at", "sale_closes_at")}),
+        (
+            "Limits and waiting room",
+            {
+                "fields": (
+                    "max_tickets_per_order",
+                    "admission_rate_per_minute",
+                    "max_in_store",
+                    "hold_ttl_seconds",
+                    "checkout_ttl_seconds",
+                )
+            },
+        ),
+        ("Inventory", {"fields": ("inventory_status",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("venue")
+            .annotate(n_items=Count("items"), n_sold=Count("items", filter=Q(items__status="SOLD")))
+        )
+
+    @admin.display(description="Sold", ordering="n_sold")
+    def sold(self, obj: Event) -> int:
+        return obj.n_sold  # type: ignore[attr-defined]
+
+    @admin.display(description="Inventory", ordering="n_items")
+    def capacity(self, obj: Event) -> int:
+        return obj.n_items  # type: ignore[attr-defined]
+
+    @admin.display(description="Seats and places by status")
+    def inventory_status(self, obj: Event) -> str:
+        if not obj.pk:
+            return "Saved events get their inventory from the venue's map (action 'Create inventory')."
+        counts = selectors.status_counts(obj)
+        total = sum(counts.values())
+        cells = "".join(
+            f"<li><strong>{n}</strong> {status.replace('_', ' ').lower()}</li>" for status, n in counts.items()
+        )
+        return format_html("<ul>{}</ul><p>{} in all</p>", format_html(cells), total)  # noqa: S308 - counts and fixed labels
+
+    def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            created = catalog.create_event_inventory(event=obj)
+            self.message_user(request, f"Created {created} seats/places from the venue's map.", messages.INFO)
+
+    @admin.action(description="Create inventory from the venue's map (adds what is missing)")
+    def create_inventory(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        total = sum(catalog.create_event_inventory(event=e) for e in queryset)
+        self.message_user(request, f"Created {total} seats/places.", messages.SUCCESS)
+
+    @admin.action(description="Export selected events as JSON")
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Event]) -> HttpResponse:
+        data = [catalog.export_event(e) for e in queryset.select_related("venue")]
+        return _json_download(data[0] if len(data) == 1 else data, "events.json")
+
+
+@admin.register(InventoryItem)
+class InventoryItemAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "event", "status", "locked_by", "locked_until", "order", "updated_at")
+    list_filter = ("status", "event", "section")
+    search_fields = ("row_label", "section__code", "locked_by", "sold_to", "order__id")
+    list_select_related = ("event", "section")
+    readonly_fields = [f.name for f in InventoryItem._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ("item", "price", "fee", "is_live")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AuditInline(admin.TabularInline):
+    model = AuditEntry
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "subject", "item", "from_status", "to_status", "reason", "actor")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("id", "event", "owner", "status", "ticket_count", "total", "created_at", "expires_at")
+    list_filter = ("status", "event")
+    search_fields = ("id", "owner")
+    list_select_related = ("event",)
+    readonly_fields = [f.name for f in Order._meta.fields]
+    inlines = [OrderItemInline, AuditInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "subject", "order", "item", "from_status", "to_status", "reason", "actor")
+    list_filter = ("subject", "reason", "to_status", "event")
+    search_fields = ("order__id", "actor", "reason")
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

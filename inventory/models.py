@@ -1,0 +1,356 @@
+"""Catalog (venues, sections, seats, events, prices) and the per-event
+inventory: one row per seat and per general-admission place, orders and the
+audit trail. The database, not only the code, keeps a seat from being sold
+twice: see the constraints on InventoryItem and OrderItem, and docs/locking.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Venue(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    city = models.CharField(max_length=100, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.city})" if self.city else self.name
+
+    @property
+    def capacity(self) -> int:
+        return sum(section.capacity for section in self.sections.all())
+
+
+class Section(models.Model):
+    class Kind(models.TextChoices):
+        SEATED = "SEATED", _("Seated")
+        GENERAL_ADMISSION = "GA", _("General admission")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="sections")
+    code = models.CharField(max_length=20, help_text="Short code, unique in the venue, e.g. PISTA or 101.")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SEATED)
+    # Seated: kept equal to the number of seats by the generator and importer.
+    # General admission: the number of places sold.
+    capacity = models.PositiveIntegerField(default=0)
+    sort_order = models.PositiveIntegerField(default=0)
+    # Where the section sits on the venue overview (0-1000 units).
+    map_x = models.FloatField(default=0)
+    map_y = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["venue", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "code"], name="section_code_unique_in_venue"),
+            models.CheckConstraint(condition=~Q(kind="GA") | Q(capacity__gt=0), name="section_ga_has_capacity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    @property
+    def is_general_admission(self) -> bool:
+        return self.kind == self.Kind.GENERAL_ADMISSION
+
+
+class Seat(models.Model):
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="seats")
+    row_label = models.CharField(max_length=8)
+    row_index = models.PositiveIntegerField(default=0, help_text="0 is the row nearest the stage.")
+    number = models.PositiveIntegerField()
+    rank = models.PositiveIntegerField(default=0, help_text="Quality for best-available: lower is better.")
+    x = models.FloatField(default=0)
+    y = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["section", "row_index", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "row_label", "number"], name="seat_unique_in_section"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section.code} {self.row_label}-{self.number}"
+
+
+class Event(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
+    name = models.CharField(max_length=200)
+    artist = models.CharField(max_length=200, blank=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    presale_opens_at = models.DateTimeField(null=True, blank=True)
+    sale_opens_at = models.DateTimeField()
+    sale_closes_at = models.DateTimeField(null=True, blank=True)
+    is_published = models.BooleanField(default=True)
+    max_tickets_per_order = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    # Waiting-room settings (read by queueroom on every admission tick).
+    admission_rate_per_minute = models.PositiveIntegerField(default=500, validators=[MinValueValidator(1)])
+    max_in_store = models.PositiveIntegerField(default=5000, validators=[MinValueValidator(1)])
+    # Lock lifetimes of the seat state machine.
+    hold_ttl_seconds = models.PositiveIntegerField(default=600, validators=[MinValueValidator(30)])
+    checkout_ttl_seconds = models.PositiveIntegerField(default=900, validators=[MinValueValidator(60)])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(presale_opens_at__isnull=True) | Q(presale_opens_at__lt=F("sale_opens_at")),
+                name="event_presale_before_sale",
+            ),
+            models.CheckConstraint(condition=Q(sale_opens_at__lte=F("starts_at")), name="event_sale_before_show"),
+            models.CheckConstraint(
+                condition=Q(max_tickets_per_order__gte=1) & Q(max_tickets_per_order__lte=20),
+                name="event_max_tickets_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def sale_phase(self, now: timezone.datetime | None = None) -> str:
+        """CLOSED_BEFORE, PRESALE, ON_SALE or ENDED at ``now``."""
+        now = now or timezone.now()
+        if self.sale_closes_at and now >= self.sale_closes_at:
+            return "ENDED"
+        if now >= self.sale_opens_at:
+            return "ON_SALE"
+        if self.presale_opens_at and now >= self.presale_opens_at:
+            return "PRESALE"
+        return "NOT_OPEN"
+
+
+class PriceTier(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="price_tiers")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="price_tiers")
+    name = models.CharField(max_length=100)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="EUR")
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["event", "section__sort_order"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "section"], name="price_tier_one_per_section"),
+            models.CheckConstraint(condition=Q(price__gte=0) & Q(fee__gte=0), name="price_tier_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.price} {self.currency}"
+
+    @property
+    def total(self) -> Decimal:
+        return self.price + self.fee
+
+
+class ItemStatus(models.TextChoices):
+    AVAILABLE = "AVAILABLE", _("Available")
+    SOFT_LOCKED = "SOFT_LOCKED", _("In a cart")
+    HARD_LOCKED = "HARD_LOCKED", _("Paying")
+    SOLD = "SOLD", _("Sold")
+
+
+LOCKED_STATUSES = (ItemStatus.SOFT_LOCKED, ItemStatus.HARD_LOCKED)
+
+
+class OrderStatus(models.TextChoices):
+    HELD = "HELD", _("Held")
+    PAYMENT_PENDING = "PAYMENT_PENDING", _("Payment pending")
+    PAID = "PAID", _("Paid")
+    EXPIRED = "EXPIRED", _("Expired")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    FAILED = "FAILED", _("Failed")
+
+
+LIVE_ORDER_STATUSES = (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING, OrderStatus.PAID)
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="orders")
+    owner = models.CharField(max_length=64, help_text="The fan's browser identity.")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.HELD)
+    total = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="EUR")
+    ticket_count = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["event", "owner"], name="order_event_owner"),
+            models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="PAID") | Q(paid_at__isnull=False), name="order_paid_has_paid_at"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_ORDER_STATUSES
+
+
+class InventoryItem(models.Model):
+    """One sellable unit of one event: a seat, or one general-admission place."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="items")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
+    place_number = models.PositiveIntegerField(null=True, blank=True)
+    # Copied from the seat so best-available reads one table.
+    row_label = models.CharField(max_length=8, blank=True)
+    row_index = models.PositiveIntegerField(default=0)
+    number = models.PositiveIntegerField(default=0)
+    rank = models.PositiveIntegerField(default=0)
+
+    status = models.CharField(max_length=12, choices=ItemStatus.choices, default=ItemStatus.AVAILABLE)
+    locked_by = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is the "no lock" state the constraints check
+    locked_until = models.DateTimeField(null=True, blank=True)
+    sold_to = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    sold_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="inventory_items")
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "inventory_item"
+        ordering = ["section", "row_index", "number", "place_number"]
+        indexes = [
+            models.Index(fields=["event", "status"], name="item_event_status"),
+            models.Index(
+                fields=["locked_until"],
+                name="item_locked_until",
+                condition=Q(status__in=["SOFT_LOCKED", "HARD_LOCKED"]),
+            ),
+            models.Index(fields=["event", "section", "rank", "row_index", "number"], name="item_best_available"),
+            models.Index(fields=["order"], name="item_order"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "seat"], condition=Q(seat__isnull=False), name="item_one_per_seat"
+            ),
+            models.UniqueConstraint(
+                fields=["event", "section", "place_number"],
+                condition=Q(place_number__isnull=False),
+                name="item_one_per_place",
+            ),
+            models.CheckConstraint(
+                condition=(Q(seat__isnull=False) & Q(place_number__isnull=True))
+                | (Q(seat__isnull=True) & Q(place_number__isnull=False)),
+                name="item_is_seat_or_place",
+            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in ItemStatus]), name="item_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="AVAILABLE")
+                | (
+                    Q(locked_by__isnull=True)
+                    & Q(locked_until__isnull=True)
+                    & Q(order__isnull=True)
+                    & Q(sold_to__isnull=True)
+                    & Q(sold_at__isnull=True)
+                ),
+                name="item_available_is_clear",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["SOFT_LOCKED", "HARD_LOCKED"])
+                | (
+                    Q(locked_by__isnull=False)
+                    & Q(locked_until__isnull=False)
+                    & Q(order__isnull=False)
+                    & Q(sold_to__isnull=True)
+                    & Q(sold_at__isnull=True)
+                ),
+                name="item_locked_has_owner_and_expiry",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="SOLD")
+                | (
+                    Q(order__isnull=False)
+                    & Q(sold_to__isnull=False)
+                    & Q(sold_at__isnull=False)
+                    & Q(locked_until__isnull=True)
+                ),
+                name="item_sold_has_one_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.seat_id:
+            return f"{self.section.code} {self.row_label}-{self.number}"
+        return f"{self.section.code} #{self.place_number}"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="order_items")
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    # Denormalised from the order's status so the database can refuse a seat
+    # in two live orders (Postgres cannot put a partial index across tables).
+    is_live = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item"], condition=Q(is_live=True), name="order_item_one_live_per_item"),
+            models.UniqueConstraint(fields=["order", "item"], name="order_item_unique_in_order"),
+            models.CheckConstraint(condition=Q(price__gte=0) & Q(fee__gte=0), name="order_item_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.item_id}"
+
+
+class AuditEntry(models.Model):
+    """Every state change of an order or an inventory item: from → to, when,
+    why, by whom."""
+
+    class Subject(models.TextChoices):
+        ORDER = "order", _("Order")
+        ITEM = "item", _("Seat/place")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="audit_entries", null=True)
+    subject = models.CharField(max_length=8, choices=Subject.choices)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries")
+    item = models.ForeignKey(
+        InventoryItem, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries"
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.CharField(max_length=64)
+    actor = models.CharField(max_length=100, help_text="Fan id, 'system' or a staff user name.")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["order", "created_at"], name="audit_order_time")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.from_status}→{self.to_status} ({self.reason})"

@@ -1,0 +1,390 @@
+"""Write paths for the promoter's catalog: seat maps, event inventory, and
+JSON import/export (format in docs/catalog-json.md)."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils.dateparse import parse_datetime
+
+from inventory.models import Event, PriceTier, Seat, Section, Venue
+
+VENUE_FORMAT = "ticketing.venue/1"
+EVENT_FORMAT = "ticketing.event/1"
+SEAT_SPACING = 10.0
+
+
+class CatalogError(ValueError):
+    """Bad promoter input; the message is shown to the promoter as is."""
+
+
+def parse_row_labels(spec: str) -> list[str]:
+    """'A-Z' → A..Z; 'AA-AD' → AA, AB, AC, AD; '1-12' → 1..12; 'A,B,C' → A, B, C."""
+    spec = spec.strip()
+    if not spec:
+        raise CatalogError("Give at least one row, e.g. A-Z or 1-20.")
+    labels: list[str] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if "-" not in part:
+            labels.append(part)
+            continue
+        start, _, end = part.partition("-")
+        start, end = start.strip(), end.strip()
+        if start.isdigit() and end.isdigit():
+            lo, hi = int(start), int(end)
+            if lo > hi:
+                raise CatalogError(f"Row range {part!r} runs backwards.")
+            labels.extend(str(n) for n in range(lo, hi + 1))
+        elif start.isalpha() and end.isalpha() and len(start) == len(end):
+            labels.extend(_alpha_range(start.upper(), end.upper(), part))
+        else:
+            raise CatalogError(f"Row range {part!r} is not like A-Z, AA-AZ or 1-20.")
+    if len(set(labels)) != len(labels):
+        raise CatalogError("A row appears twice.")
+    if any(len(label) > 8 for label in labels):
+        raise CatalogError("Row labels are at most 8 characters.")
+    return labels
+
+
+def _alpha_range(start: str, end: str, part: str) -> list[str]:
+    def to_int(label: str) -> int:
+        value = 0
+        for char in label:
+            value = value * 26 + string.ascii_uppercase.index(char)
+        return value
+
+    def to_label(value: int, width: int) -> str:
+        chars = []
+        for _ in range(width):
+            value, rem = divmod(value, 26)
+            chars.append(string.ascii_uppercase[rem])
+        return "".join(reversed(chars))
+
+    lo, hi = to_int(start), to_int(end)
+    if lo > hi:
+        raise CatalogError(f"Row range {part!r} runs backwards.")
+    return [to_label(v, len(start)) for v in range(lo, hi + 1)]
+
+
+def parse_seat_counts(spec: str, rows: int) -> list[int]:
+    """'30' → 30 seats in every row; '20,22,24' → one count per row."""
+    try:
+        counts = [int(p) for p in spec.replace(" ", "").split(",") if p]
+    except ValueError as exc:
+        raise CatalogError("Seats per row must be a number or a comma-separated list of numbers.") from exc
+    if len(counts) == 1:
+        counts = counts * rows
+    if len(counts) != rows:
+        raise CatalogError(f"Give one seat count, or one per row ({rows} rows, {len(counts)} counts).")
+    if any(c < 1 or c > 500 for c in counts):
+        raise CatalogError("Each row has between 1 and 500 seats.")
+    return counts
+
+
+def seat_rank(row_index: int, number: int, seats_in_row: int) -> int:
+    """Front rows first; in a row, the centre first."""
+    centre = (seats_in_row + 1) / 2
+    return row_index * 1000 + int(abs(number - centre) * 2)
+
+
+@transaction.atomic
+def generate_seats(
+    *, section: Section, rows: Sequence[str], seats_per_row: Sequence[int], replace: bool = False
+) -> int:
+    """Create the seats of a seated section, row by row, centred, with x/y for
+    the map and a best-available rank. Returns how many seats were made."""
+    if section.is_general_admission:
+        raise CatalogError("General-admission sections have a capacity, not seats.")
+    if len(rows) != len(seats_per_row):
+        raise CatalogError("One seat count per row.")
+    if section.items.exists():
+        raise CatalogError("This section already has event inventory; its seat map is frozen.")
+    if replace:
+        section.seats.all().delete()
+    existing_rows = (
+        section.seats.count() and section.seats.order_by("-row_index").values_list("row_index", flat=True)[0] + 1
+    )
+    widest = max(seats_per_row)
+    seats = []
+    for offset, (label, count) in enumerate(zip(rows, seats_per_row, strict=True)):
+        row_index = int(existing_rows) + offset
+        indent = (widest - count) / 2
+        for number in range(1, count + 1):
+            seats.append(
+                Seat(
+                    section=section,
+                    row_label=label,
+                    row_index=row_index,
+                    number=number,
+                    rank=seat_rank(row_index, number, count),
+                    x=(indent + number - 1) * SEAT_SPACING,
+                    y=row_index * SEAT_SPACING,
+                )
+            )
+    try:
+        with transaction.atomic():
+            Seat.objects.bulk_create(seats, batch_size=5000)
+    except Exception as exc:  # IntegrityError: a row/number already exists
+        raise CatalogError(f"Could not add the seats: {exc}") from exc
+    section.capacity = section.seats.count()
+    section.save(update_fields=["capacity"])
+    return len(seats)
+
+
+def create_event_inventory(*, event: Event) -> int:
+    """Create the event's inventory rows from its venue's map in two
+    INSERT ... SELECT statements (one per seat, one per general-admission
+    place). Idempotent: existing rows are kept. Returns rows created."""
+    sql_seats = """
+        INSERT INTO inventory_item
+            (event_id, section_id, seat_id, place_number, row_label, row_index, number, rank,
+             status, version, updated_at)
+        SELECT %s, s.section_id, s.id, NULL, s.row_label, s.row_index, s.number, s.rank,
+               'AVAILABLE', 0, now()
+        FROM inventory_seat s
+        JOIN inventory_section sec ON sec.id = s.section_id
+        WHERE sec.venue_id = %s AND sec.kind = 'SEATED'
+        ON CONFLICT DO NOTHING
+    """
+    sql_places = """
+        INSERT INTO inventory_item
+            (event_id, section_id, seat_id, place_number, row_label, row_index, number, rank,
+             status, version, updated_at)
+        SELECT %s, sec.id, NULL, n, '', 0, n, n, 'AVAILABLE', 0, now()
+        FROM inventory_section sec, generate_series(1, sec.capacity) AS n
+        WHERE sec.venue_id = %s AND sec.kind = 'GA'
+        ON CONFLICT DO NOTHING
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql_seats, [event.pk, event.venue_id])
+        created = cursor.rowcount
+        cursor.execute(sql_places, [event.pk, event.venue_id])
+        created += cursor.rowcount
+    return created
+
+
+# --- JSON export/import -------------------------------------------------------
+
+
+def export_venue(venue: Venue) -> dict[str, Any]:
+    sections = []
+    for section in venue.sections.order_by("sort_order", "code"):
+        data: dict[str, Any] = {
+            "code": section.code,
+            "name": section.name,
+            "kind": section.kind,
+            "capacity": section.capacity,
+            "sort_order": section.sort_order,
+            "map_x": section.map_x,
+            "map_y": section.map_y,
+        }
+        if not section.is_general_admission:
+            rows: dict[int, dict[str, Any]] = {}
+            for seat in section.seats.order_by("row_index", "number"):
+                row = rows.setdefault(seat.row_index, {"label": seat.row_label, "index": seat.row_index, "seats": []})
+                row["seats"].append({"number": seat.number, "rank": seat.rank, "x": seat.x, "y": seat.y})
+            data["rows"] = list(rows.values())
+        sections.append(data)
+    return {
+        "format": VENUE_FORMAT,
+        "name": venue.name,
+        "slug": venue.slug,
+        "city": venue.city,
+        "address": venue.address,
+        "sections": sections,
+    }
+
+
+def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise CatalogError(f"{where}: '{key}' is missing.")
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise CatalogError(f"{where}: '{key}' has the wrong type.")
+    return value
+
+
+@transaction.atomic
+def import_venue(data: Any) -> Venue:
+    """Create a venue with its sections and seats from export_venue's format.
+    All or nothing: on any error nothing is written."""
+    if not isinstance(data, dict) or data.get("format") != VENUE_FORMAT:
+        raise CatalogError(f"Not a venue file (expected format {VENUE_FORMAT!r}).")
+    slug = _require(data, "slug", str, "venue")
+    if Venue.objects.filter(slug=slug).exists():
+        raise CatalogError(f"A venue with slug {slug!r} already exists.")
+    venue = Venue.objects.create(
+        name=_require(data, "name", str, "venue"),
+        slug=slug,
+        city=data.get("city", "") or "",
+        address=data.get("address", "") or "",
+    )
+    sections = _require(data, "sections", list, "venue")
+    codes = set()
+    for i, sdata in enumerate(sections):
+        where = f"sections[{i}]"
+        if not isinstance(sdata, dict):
+            raise CatalogError(f"{where} is not an object.")
+        code = _require(sdata, "code", str, where)
+        if code in codes:
+            raise CatalogError(f"{where}: section code {code!r} appears twice.")
+        codes.add(code)
+        kind = sdata.get("kind", Section.Kind.SEATED)
+        if kind not in Section.Kind.values:
+            raise CatalogError(f"{where}: kind must be one of {Section.Kind.values}.")
+        section = Section.objects.create(
+            venue=venue,
+            code=code,
+            name=_require(sdata, "name", str, where),
+            kind=kind,
+            capacity=int(sdata.get("capacity", 0)) if kind == Section.Kind.GENERAL_ADMISSION else 0,
+            sort_order=int(sdata.get("sort_order", i)),
+            map_x=float(sdata.get("map_x", 0)),
+            map_y=float(sdata.get("map_y", 0)),
+        )
+        if kind == Section.Kind.GENERAL_ADMISSION:
+            if section.capacity < 1:
+                raise CatalogError(f"{where}: a general-admission section needs a capacity above 0.")
+            continue
+        seats = []
+        for j, row in enumerate(_require(sdata, "rows", list, where)):
+            rwhere = f"{where}.rows[{j}]"
+            label = _require(row, "label", str, rwhere)
+            index = int(row.get("index", j))
+            for k, seat in enumerate(_require(row, "seats", list, rwhere)):
+                swhere = f"{rwhere}.seats[{k}]"
+                number = _require(seat, "number", int, swhere)
+                seats.append(
+                    Seat(
+                        section=section,
+                        row_label=label,
+                        row_index=index,
+                        number=number,
+                        rank=int(seat.get("rank", seat_rank(index, number, 1))),
+                        x=float(seat.get("x", number * SEAT_SPACING)),
+                        y=float(seat.get("y", index * SEAT_SPACING)),
+                    )
+                )
+        keys = {(s.row_label, s.number) for s in seats}
+        if len(keys) != len(seats):
+            raise CatalogError(f"{where}: a seat (row, number) appears twice.")
+        Seat.objects.bulk_create(seats, batch_size=5000)
+        section.capacity = len(seats)
+        section.save(update_fields=["capacity"])
+    return venue
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+EVENT_FIELDS = (
+    "max_tickets_per_order",
+    "admission_rate_per_minute",
+    "max_in_store",
+    "hold_ttl_seconds",
+    "checkout_ttl_seconds",
+)
+
+
+def export_event(event: Event) -> dict[str, Any]:
+    return {
+        "format": EVENT_FORMAT,
+        "name": event.name,
+        "slug": event.slug,
+        "artist": event.artist,
+        "description": event.description,
+        "starts_at": _iso(event.starts_at),
+        "presale_opens_at": _iso(event.presale_opens_at),
+        "sale_opens_at": _iso(event.sale_opens_at),
+        "sale_closes_at": _iso(event.sale_closes_at),
+        "is_published": event.is_published,
+        **{field: getattr(event, field) for field in EVENT_FIELDS},
+        "price_tiers": [
+            {
+                "section": tier.section.code,
+                "name": tier.name,
+                "price": str(tier.price),
+                "fee": str(tier.fee),
+                "currency": tier.currency,
+                "description": tier.description,
+            }
+            for tier in event.price_tiers.select_related("section").order_by("section__sort_order")
+        ],
+        "venue": export_venue(event.venue),
+    }
+
+
+def _parse_dt(value: Any, where: str, *, required: bool) -> datetime | None:
+    if value in (None, ""):
+        if required:
+            raise CatalogError(f"{where} is missing.")
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        raise CatalogError(f"{where} must be an ISO 8601 date-time with a time zone.")
+    return parsed
+
+
+@transaction.atomic
+def import_event(data: Any) -> Event:
+    """Create an event (and its venue when the venue's slug is new) from
+    export_event's format, then its inventory. All or nothing."""
+    if not isinstance(data, dict) or data.get("format") != EVENT_FORMAT:
+        raise CatalogError(f"Not an event file (expected format {EVENT_FORMAT!r}).")
+    slug = _require(data, "slug", str, "event")
+    if Event.objects.filter(slug=slug).exists():
+        raise CatalogError(f"An event with slug {slug!r} already exists.")
+    vdata = _require(data, "venue", dict, "event")
+    venue = Venue.objects.filter(slug=vdata.get("slug")).first() or import_venue(vdata)
+    event = Event(
+        venue=venue,
+        name=_require(data, "name", str, "event"),
+        slug=slug,
+        artist=data.get("artist", "") or "",
+        description=data.get("description", "") or "",
+        starts_at=_parse_dt(data.get("starts_at"), "starts_at", required=True),
+        presale_opens_at=_parse_dt(data.get("presale_opens_at"), "presale_opens_at", required=False),
+        sale_opens_at=_parse_dt(data.get("sale_opens_at"), "sale_opens_at", required=True),
+        sale_closes_at=_parse_dt(data.get("sale_closes_at"), "sale_closes_at", required=False),
+        is_published=bool(data.get("is_published", True)),
+    )
+    for field in EVENT_FIELDS:
+        if field in data:
+            if not isinstance(data[field], int) or isinstance(data[field], bool):
+                raise CatalogError(f"event: '{field}' must be an integer.")
+            setattr(event, field, data[field])
+    try:
+        event.full_clean()
+    except Exception as exc:
+        raise CatalogError(f"event: {exc}") from exc
+    event.save()
+    sections = {s.code: s for s in venue.sections.all()}
+    for i, tdata in enumerate(_require(data, "price_tiers", list, "event")):
+        where = f"price_tiers[{i}]"
+        code = _require(tdata, "section", str, where)
+        if code not in sections:
+            raise CatalogError(f"{where}: the venue has no section {code!r}.")
+        try:
+            price = Decimal(str(_require(tdata, "price", (str, int, float), where)))
+            fee = Decimal(str(tdata.get("fee", "0")))
+        except InvalidOperation as exc:
+            raise CatalogError(f"{where}: price and fee are decimal numbers.") from exc
+        if price < 0 or fee < 0:
+            raise CatalogError(f"{where}: price and fee cannot be negative.")
+        PriceTier.objects.create(
+            event=event,
+            section=sections[code],
+            name=_require(tdata, "name", str, where),
+            price=price,
+            fee=fee,
+            currency=tdata.get("currency", "EUR"),
+            description=tdata.get("description", "") or "",
+        )
+    create_event_inventory(event=event)
+    return event

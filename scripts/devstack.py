@@ -1,0 +1,466 @@
+#!/usr/bin/env python3
+"""Bootstrap and run the whole stack on one machine: `make run`, `make test`.
+
+Stage 1 runs on the system Python with the standard library only: it makes
+`.venv` and installs requirements.txt, then re-runs this file inside the venv.
+Stage 2 finds PostgreSQL and Redis (DATABASE_URL / REDIS_URL when set; else
+servers answering on 127.0.0.1:5432 / 6379; else private servers under .var/
+started from the system binaries, installed with apt-get when running as root),
+then runs the command. See README.md "How the bootstrap finds its services".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / ".var"
+VENV = ROOT / ".venv"
+VENV_PY = VENV / "bin" / "python"
+REQUIREMENTS = ROOT / "requirements.txt"
+STAMP = VENV / ".requirements.sha256"
+
+PG_DEFAULT = ("127.0.0.1", 5432)
+REDIS_DEFAULT = ("127.0.0.1", 6379)
+PG_PRIVATE_PORT = 54329
+REDIS_PRIVATE_PORT = 63799
+PG_DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ticketing"
+REDIS_DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+
+def say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+# --- stage 1: the virtualenv -------------------------------------------------
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def apt_install(*packages: str) -> bool:
+    if not is_root() or not shutil.which("apt-get"):
+        return False
+    say(f"installing {' '.join(packages)} with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    return subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=False, env=env).returncode == 0
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - stage 1 runs on whatever python3 the machine has
+        sys.exit("Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])
+    if not VENV_PY.exists():
+        say("creating .venv")
+        if subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False).returncode != 0:
+            shutil.rmtree(VENV, ignore_errors=True)
+            minor = f"python3.{sys.version_info.minor}-venv"
+            if not (apt_install(minor) or apt_install("python3-venv")):
+                sys.exit("Could not create a virtualenv: install the python3-venv package.")
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != digest:
+        say("installing requirements.txt into .venv")
+        subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True)
+        STAMP.write_text(digest)
+
+
+# --- stage 2: services ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ServicePlan:
+    """What the bootstrap will do for one service, and the URL it ends with."""
+
+    action: str  # "env" | "existing" | "private-running" | "private-start" | "install" | "missing"
+    url: str
+    message: str
+
+
+def plan_service(
+    *,
+    name: str,
+    env_url: str | None,
+    default_url: str,
+    private_url: str,
+    default_answers: bool,
+    private_answers: bool,
+    binaries_present: bool,
+    root_with_apt: bool,
+    package: str,
+) -> ServicePlan:
+    """The bootstrap's decision for one service, free of side effects."""
+    if env_url:
+        return ServicePlan("env", env_url, f"{name}: using the URL from the environment")
+    if default_answers:
+        return ServicePlan("existing", default_url, f"{name}: using the server on {urlsplit(default_url).netloc}")
+    if private_answers:
+        return ServicePlan("private-running", private_url, f"{name}: using the private server under .var/")
+    if binaries_present:
+        return ServicePlan("private-start", private_url, f"{name}: starting a private server under .var/")
+    if root_with_apt:
+        return ServicePlan("install", private_url, f"{name}: installing the {package} package, then a private server")
+    return ServicePlan(
+        "missing",
+        "",
+        f"{name} is not running and not installed. Install it (Debian/Ubuntu: "
+        f"sudo apt-get install {package}) or set {'DATABASE_URL' if name == 'PostgreSQL' else 'REDIS_URL'}.",
+    )
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pg_bindir() -> Path | None:
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return Path(shutil.which("initdb")).parent  # type: ignore[arg-type]
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+def as_postgres_user(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    if is_root():
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def start_private_postgres() -> None:
+    bindir = pg_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL binaries not found after install.")
+    data = VAR / "postgres"
+    VAR.mkdir(exist_ok=True)
+    if is_root():
+        subprocess.run(["id", "postgres"], check=True, capture_output=True)
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        if is_root():
+            shutil.chown(data, "postgres", "postgres")
+        subprocess.run(
+            as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    log = data / "server.log"
+    subprocess.run(
+        as_postgres_user(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "start",
+                "-o",
+                f"-p {PG_PRIVATE_PORT} -c listen_addresses=127.0.0.1 -k {data} -c max_connections=200",
+            ]
+        ),
+        check=True,
+    )
+
+
+def start_private_redis() -> None:
+    directory = VAR / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(REDIS_PRIVATE_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(directory),
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+    )
+    for _ in range(50):
+        if port_answers("127.0.0.1", REDIS_PRIVATE_PORT):
+            return
+        time.sleep(0.1)
+    sys.exit("The private Redis did not start; see .var/redis/redis.log")
+
+
+def ensure_services() -> dict[str, str]:
+    root_apt = is_root() and bool(shutil.which("apt-get"))
+    pg = plan_service(
+        name="PostgreSQL",
+        env_url=os.environ.get("DATABASE_URL"),
+        default_url=PG_DEFAULT_URL,
+        private_url=f"postgres://postgres@127.0.0.1:{PG_PRIVATE_PORT}/ticketing",
+        default_answers=port_answers(*PG_DEFAULT),
+        private_answers=port_answers("127.0.0.1", PG_PRIVATE_PORT),
+        binaries_present=pg_bindir() is not None,
+        root_with_apt=root_apt,
+        package="postgresql",
+    )
+    redis = plan_service(
+        name="Redis",
+        env_url=os.environ.get("REDIS_URL"),
+        default_url=REDIS_DEFAULT_URL,
+        private_url=f"redis://127.0.0.1:{REDIS_PRIVATE_PORT}/0",
+        default_answers=port_answers(*REDIS_DEFAULT),
+        private_answers=port_answers("127.0.0.1", REDIS_PRIVATE_PORT),
+        binaries_present=shutil.which("redis-server") is not None,
+        root_with_apt=root_apt,
+        package="redis-server",
+    )
+    for plan, start, package in (
+        (pg, start_private_postgres, "postgresql"),
+        (redis, start_private_redis, "redis-server"),
+    ):
+        say(plan.message)
+        if plan.action == "missing":
+            sys.exit(plan.message)
+        if plan.action == "install":
+            if not apt_install(package):
+                sys.exit(f"apt-get could not install {package}.")
+            start()
+        elif plan.action == "private-start":
+            start()
+    ensure_database(pg.url)
+    return {"DATABASE_URL": pg.url, "REDIS_URL": redis.url}
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "postgres"
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            say(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def secret_key() -> str:
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR / "secret_key"
+    VAR.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def stack_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(ensure_services())
+    env["SECRET_KEY"] = secret_key()
+    env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_PY), "manage.py", *args], cwd=ROOT, env=env, check=True, text=True, capture_output=capture
+    )
+
+
+# --- commands ----------------------------------------------------------------
+
+
+def cmd_env() -> int:
+    for key, value in stack_env().items():
+        if key in ("DATABASE_URL", "REDIS_URL"):
+            print(f"export {key}={value}")
+    return 0
+
+
+def cmd_prepare(env: dict[str, str]) -> None:
+    manage(env, "migrate", "--no-input", "-v", "0")
+    manage(env, "collectstatic", "--no-input", "-v", "0")
+    manage(env, "seed_demo", "--if-empty")
+    manage(env, "ensure_promoter")
+
+
+class Supervisor:
+    """Runs the processes in the foreground, prefixes their logs, and stops
+    them all on Ctrl-C, SIGTERM or when one of them exits."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = threading.Event()
+
+    def start(self, name: str, cmd: list[str]) -> None:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((name, proc))
+        threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+
+    def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for line in iter(proc.stdout.readline, b""):
+            sys.stdout.write(f"{name:>7} | {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    def stop(self, *_: object) -> None:
+        self.stopping.set()
+
+    def wait(self) -> int:
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
+        code = 0
+        while not self.stopping.is_set():
+            for name, proc in self.procs:
+                if proc.poll() is not None:
+                    say(f"{name} exited with {proc.returncode}; stopping everything")
+                    code = proc.returncode or 1
+                    self.stopping.set()
+            self.stopping.wait(0.5)
+        say("stopping")
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        return code
+
+
+def cmd_run() -> int:
+    env = stack_env()
+    cmd_prepare(env)
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+    server = env.get("ASGI_SERVER", "daphne")
+    sup = Supervisor(env)
+    if server == "uvicorn":
+        sup.start("web", [str(VENV / "bin" / "uvicorn"), "ticketing.asgi:application", "--host", host, "--port", port])
+    else:
+        sup.start("web", [str(VENV / "bin" / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"])
+    sup.start(
+        "worker",
+        [
+            str(VENV / "bin" / "celery"),
+            "-A",
+            "ticketing",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            env.get("CELERY_CONCURRENCY", "2"),
+        ],
+    )
+    sup.start(
+        "beat",
+        [str(VENV / "bin" / "celery"), "-A", "ticketing", "beat", "-l", "INFO", "-s", str(VAR / "celerybeat-schedule")],
+    )
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    say(f"fans:      http://{shown}:{port}/")
+    say(f"promoters: http://{shown}:{port}/admin/")
+    say("Ctrl-C stops everything")
+    return sup.wait()
+
+
+def cmd_test(args: list[str]) -> int:
+    env = stack_env()
+    env["REDIS_KEY_PREFIX"] = f"test{os.getpid()}"
+    steps = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        [str(VENV_PY), "manage.py", "makemigrations", "--check", "--dry-run"],
+        [str(VENV_PY), "-m", "pytest", *args],
+    ]
+    for step in steps:
+        say("$ " + " ".join(step))
+        result = subprocess.run(step, cwd=ROOT, env=env, check=False)
+        if result.returncode != 0:
+            say(f"FAILED: {' '.join(step)} (exit {result.returncode})")
+            return result.returncode
+    return 0
+
+
+def cmd_exec(args: list[str]) -> int:
+    """Run any command with the stack's environment (used by bench/ and make targets)."""
+    env = stack_env()
+    return subprocess.run(args, cwd=ROOT, env=env, check=False).returncode
+
+
+def cmd_stop() -> int:
+    data = VAR / "postgres"
+    bindir = pg_bindir()
+    if (data / "postmaster.pid").exists() and bindir:
+        subprocess.run(as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), check=False)
+    pidfile = VAR / "redis" / "redis.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            pass
+    say("private servers stopped (servers you started yourself are left alone)")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if not in_venv():
+        ensure_venv()
+        os.execv(str(VENV_PY), [str(VENV_PY), __file__, *argv])
+    if command == "run":
+        return cmd_run()
+    if command == "test":
+        return cmd_test(rest)
+    if command == "env":
+        return cmd_env()
+    if command == "prepare":
+        cmd_prepare(stack_env())
+        return 0
+    if command == "exec":
+        return cmd_exec(rest)
+    if command == "stop":
+        return cmd_stop()
+    print(f"unknown command {command!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

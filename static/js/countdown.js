@@ -1,0 +1,18 @@
+// Counts down to each [data-countdown] ISO time; reloads the page when it is reached.
+(function () {
+  var nodes = document.querySelectorAll("[data-countdown]");
+  if (!nodes.length) return;
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function tick() {
+    var now = Date.now();
+    nodes.forEach(function (node) {
+      var left = Math.max(0, Math.floor((Date.parse(node.dataset.countdown) - now) / 1000));
+      var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600);
+      var m = Math.floor(left % 3600 / 60), s = left % 60;
+      node.textContent = (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+      if (left === 0 && !node.dataset.done) { node.dataset.done = "1"; setTimeout(function () { location.reload(); }, 1500); }
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+})();
