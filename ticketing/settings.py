@@ -156,3 +156,6 @@ LOGGING = {
 FAN_COOKIE_NAME = "fan_id"
 FAN_COOKIE_MAX_AGE = 60 * 60 * 24 * 30
 READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
+# Dotted path of the store's door check (inventory/access.py); the waiting
+# room sets it to its pass check. Empty: the store is open.
+STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")

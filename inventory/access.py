@@ -1,0 +1,50 @@
+"""The store's door: one check in front of every store endpoint and page.
+
+inventory does not know about the waiting room (dependencies point one way);
+the waiting room plugs its pass check in through the STORE_ACCESS_CHECK
+setting: a dotted path to ``check(request, event) -> StoreAccessDenied | None``.
+With no check configured the store is open (catalog-only deployments, tests
+of the store itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from inventory.models import Event
+
+
+@dataclass(frozen=True)
+class StoreAccessDenied(Exception):
+    """Raised when a request may not use the store for ``event``.
+
+    API views answer 403 {"error": code, "detail": detail}; pages redirect to
+    ``redirect_url`` (the waiting room)."""
+
+    code: str
+    detail: str
+    redirect_url: str
+
+
+AccessCheck = Callable[[HttpRequest, Event], StoreAccessDenied | None]
+
+
+@cache
+def _load_check(path: str) -> AccessCheck | None:
+    return import_string(path) if path else None
+
+
+def ensure_store_access(request: HttpRequest, event: Event) -> None:
+    """Raise StoreAccessDenied unless the configured check lets ``request`` in."""
+    check = _load_check(getattr(settings, "STORE_ACCESS_CHECK", "") or "")
+    if check is None:
+        return
+    denial = check(request, event)
+    if denial is not None:
+        raise denial
