@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from inventory import selectors
 from inventory.forms import GenerateSeatsForm, JsonImportForm
@@ -223,10 +223,12 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin):
             return "Saved events get their inventory from the venue's map (action 'Create inventory')."
         counts = selectors.status_counts(obj)
         total = sum(counts.values())
-        cells = "".join(
-            f"<li><strong>{n}</strong> {status.replace('_', ' ').lower()}</li>" for status, n in counts.items()
+        cells = format_html_join(
+            "",
+            "<li><strong>{}</strong> {}</li>",
+            ((n, status.replace("_", " ").lower()) for status, n in counts.items()),
         )
-        return format_html("<ul>{}</ul><p>{} in all</p>", format_html(cells), total)  # noqa: S308 - counts and fixed labels
+        return format_html("<ul>{}</ul><p>{} in all</p>", cells, total)
 
     def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -1,0 +1,134 @@
+"""What a promoter does in the admin."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from inventory.models import Event, InventoryItem, Seat, Section, Venue
+from inventory.services import catalog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/inventory/venue/",
+        "/admin/inventory/venue/?q=sala",
+        "/admin/inventory/section/?kind__exact=GA",
+        "/admin/inventory/seat/?q=A",
+        "/admin/inventory/event/",
+        "/admin/inventory/event/?q=demo",
+        "/admin/inventory/inventoryitem/?status__exact=AVAILABLE",
+        "/admin/inventory/order/",
+        "/admin/inventory/auditentry/",
+        "/admin/inventory/venue/import-json/",
+        "/admin/inventory/event/import-json/",
+        "/admin/inventory/event/add/",
+    ],
+)
+def test_promoter_pages_load(promoter_client, small_event, url):
+    assert promoter_client.get(url).status_code == 200
+
+
+def test_fans_cannot_open_the_admin(fan, small_event):
+    response = fan.get("/admin/inventory/event/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_event_page_shows_counts_per_status(promoter_client, small_event):
+    body = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
+    assert "<strong>90</strong> available" in body
+    assert "<strong>0</strong> sold" in body
+
+
+def test_venue_page_links_seat_generation(promoter_client, small_event):
+    section = Section.objects.get(venue=small_event.venue, code="A")
+    body = promoter_client.get(f"/admin/inventory/venue/{small_event.venue.pk}/change/").content.decode()
+    assert f"/admin/inventory/section/{section.pk}/generate-seats/" in body
+
+
+def test_promoter_generates_rows_and_seats(promoter_client):
+    venue = Venue.objects.create(name="Nou", slug="nou")
+    section = Section.objects.create(venue=venue, code="B", name="Grada B")
+    url = f"/admin/inventory/section/{section.pk}/generate-seats/"
+    response = promoter_client.post(url, {"rows": "A-C", "seats_per_row": "10,12,14"})
+    assert response.status_code == 302
+    assert Seat.objects.filter(section=section).count() == 36
+    section.refresh_from_db()
+    assert section.capacity == 36
+
+
+def test_bad_seat_generation_input_shows_an_error_and_changes_nothing(promoter_client):
+    venue = Venue.objects.create(name="Nou", slug="nou")
+    section = Section.objects.create(venue=venue, code="B", name="Grada B")
+    url = f"/admin/inventory/section/{section.pk}/generate-seats/"
+    response = promoter_client.post(url, {"rows": "A-C", "seats_per_row": "10,12"})
+    assert response.status_code == 200
+    assert "one per row" in response.content.decode()
+    assert not Seat.objects.filter(section=section).exists()
+
+
+def test_adding_an_event_creates_its_inventory(promoter_client, small_event):
+    response = promoter_client.post(
+        "/admin/inventory/event/add/",
+        {
+            "name": "Second show",
+            "slug": "second-show",
+            "venue": small_event.venue.pk,
+            "artist": "",
+            "description": "",
+            "is_published": "on",
+            "starts_at_0": "2027-05-01",
+            "starts_at_1": "21:00:00",
+            "sale_opens_at_0": "2027-01-10",
+            "sale_opens_at_1": "10:00:00",
+            "max_tickets_per_order": 4,
+            "admission_rate_per_minute": 500,
+            "max_in_store": 5000,
+            "hold_ttl_seconds": 600,
+            "checkout_ttl_seconds": 900,
+            "price_tiers-TOTAL_FORMS": 0,
+            "price_tiers-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert InventoryItem.objects.filter(event__slug="second-show").count() == 90
+
+
+def test_export_then_import_event_json_through_the_admin(promoter_client, small_event):
+    response = promoter_client.post(
+        "/admin/inventory/event/", {"action": "export_json", "_selected_action": [small_event.pk]}
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="events.json"'
+    data = json.loads(response.content)
+    assert data["format"] == catalog.EVENT_FORMAT
+    data["slug"] = "imported-show"
+    upload = SimpleUploadedFile("e.json", json.dumps(data).encode(), content_type="application/json")
+    response = promoter_client.post("/admin/inventory/event/import-json/", {"file": upload})
+    assert response.status_code == 302
+    imported = Event.objects.get(slug="imported-show")
+    # The venue slug already existed, so the import reuses the venue.
+    assert imported.venue == small_event.venue
+    assert imported.items.count() == 90
+
+
+def test_importing_a_broken_file_shows_the_error(promoter_client, small_event):
+    upload = SimpleUploadedFile("e.json", b"{not json", content_type="application/json")
+    response = promoter_client.post("/admin/inventory/venue/import-json/", {"file": upload})
+    assert response.status_code == 200
+    assert "Expecting property name" in response.content.decode()
+    assert Venue.objects.count() == 1
+
+
+def test_export_venue_json(promoter_client, small_event):
+    response = promoter_client.post(
+        "/admin/inventory/venue/", {"action": "export_json", "_selected_action": [small_event.venue.pk]}
+    )
+    data = json.loads(response.content)
+    assert data["slug"] == "sala-demo"
+    assert sum(len(r["seats"]) for s in data["sections"] for r in s.get("rows", [])) == 50
