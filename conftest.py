@@ -56,3 +56,9 @@ def future_event(db):  # type: ignore[no-untyped-def]
         sale_opens_at=now + dt.timedelta(days=2),
     )
     return event
+
+
+@pytest.fixture(autouse=True)
+def _fresh_availability(settings):  # type: ignore[no-untyped-def]
+    """Tests read availability right after changing it; the cache has its own test."""
+    settings.AVAILABILITY_CACHE_SECONDS = 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from inventory.models import Event, InventoryItem, ItemStatus, PriceTier
 
@@ -25,23 +28,35 @@ def status_counts(event: Event) -> dict[str, int]:
 def section_availability(event: Event) -> list[dict[str, Any]]:
     """One row per priced section: price, capacity and available count.
 
-    An expired lock counts as available: it is claimable at once."""
-    from django.utils import timezone
+    An expired lock counts as available: it is claimable at once. The counts
+    are the same for every fan, so on on-sale day they are computed once per
+    AVAILABILITY_CACHE_SECONDS per event, not once per page view."""
+    ttl = settings.AVAILABILITY_CACHE_SECONDS
+    if ttl <= 0:
+        return _section_availability(event)
+    key = f"availability:{event.pk}"
+    result = cache.get(key)
+    if result is None:
+        result = _section_availability(event)
+        cache.set(key, result, ttl)
+    return result
 
+
+def _section_availability(event: Event) -> list[dict[str, Any]]:
     now = timezone.now()
-    claimable = Q(items__status=ItemStatus.AVAILABLE) | Q(
-        items__status__in=[ItemStatus.SOFT_LOCKED, ItemStatus.HARD_LOCKED], items__locked_until__lte=now
+    claimable = Q(status=ItemStatus.AVAILABLE) | Q(
+        status__in=[ItemStatus.SOFT_LOCKED, ItemStatus.HARD_LOCKED], locked_until__lte=now
     )
+    counts = {
+        row["section_id"]: row
+        for row in InventoryItem.objects.filter(event=event)
+        .values("section_id")
+        .order_by()
+        .annotate(total=Count("id"), available=Count("id", filter=claimable))
+    }
     tiers: QuerySet[PriceTier] = (
         PriceTier.objects.filter(event=event).select_related("section").order_by("section__sort_order", "section__code")
     )
-    counts = {
-        row["id"]: row
-        for row in event.venue.sections.annotate(
-            total=Count("items", filter=Q(items__event=event)),
-            available=Count("items", filter=Q(items__event=event) & claimable),
-        ).values("id", "total", "available")
-    }
     result = []
     for tier in tiers:
         section = tier.section

@@ -159,3 +159,6 @@ READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
 # Dotted path of the store's door check (inventory/access.py); the waiting
 # room sets it to its pass check. Empty: the store is open.
 STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
+# Section availability on event pages and the catalog API is the same for
+# every fan: computed once per this many seconds per event (0 = always fresh).
+AVAILABILITY_CACHE_SECONDS = envint("AVAILABILITY_CACHE_SECONDS", 2, minimum=0)

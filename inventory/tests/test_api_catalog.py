@@ -73,3 +73,18 @@ def test_unknown_api_path_is_json_404(fan, db):
 
 def test_event_list_rejects_post(fan, db):
     assert fan.post("/api/v1/events/").status_code == 405
+
+
+def test_availability_is_cached_briefly_and_shared_by_all_fans(fan, second_fan, small_event, settings):
+    from django.core.cache import cache
+
+    from inventory.models import InventoryItem
+
+    settings.AVAILABILITY_CACHE_SECONDS = 60
+    cache.delete(f"availability:{small_event.pk}")
+    assert fan.get("/api/v1/events/demo-small/").json()["available"] == 90
+    InventoryItem.objects.filter(event=small_event, section__code="PISTA").delete()
+    # Within the cache window every fan sees the same (slightly old) counts.
+    assert second_fan.get("/api/v1/events/demo-small/").json()["available"] == 90
+    cache.delete(f"availability:{small_event.pk}")
+    assert fan.get("/api/v1/events/demo-small/").json()["available"] == 50
