@@ -6,6 +6,10 @@ from django.views import defaults
 from inventory.urls import api_urlpatterns as inventory_api
 from ticketing import api, health
 
+admin.site.site_header = "Ticketing · promoters"
+admin.site.site_title = "Ticketing admin"
+admin.site.index_title = "Sales, venues and events"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
