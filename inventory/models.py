@@ -206,6 +206,14 @@ class Order(models.Model):
                 condition=~Q(status="PAID") | Q(paid_at__isnull=False), name="order_paid_has_paid_at"
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_valid"),
+            # A hold or a checkout always has a deadline: the sweeper and the
+            # claim's "expired lock" rule depend on it.
+            models.CheckConstraint(
+                condition=~Q(status__in=["HELD", "PAYMENT_PENDING"]) | Q(expires_at__isnull=False),
+                name="order_open_has_expiry",
+            ),
+            models.CheckConstraint(condition=Q(ticket_count__gte=0), name="order_ticket_count_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +257,12 @@ class InventoryItem(models.Model):
                 condition=Q(status__in=["SOFT_LOCKED", "HARD_LOCKED"]),
             ),
             models.Index(fields=["event", "section", "rank", "row_index", "number"], name="item_best_available"),
+            # Best-available scans only what is free, however much is sold.
+            models.Index(
+                fields=["event", "section", "rank", "row_index", "number"],
+                name="item_free_best",
+                condition=Q(status="AVAILABLE"),
+            ),
             models.Index(fields=["order"], name="item_order"),
         ]
         constraints = [
