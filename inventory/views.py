@@ -65,8 +65,8 @@ def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     rows: dict[str, list[dict[str, object]]] = {}
     for seat in seats:
         rows.setdefault(seat["row"], []).append(seat)
-    width = max((s["x"] for s in seats), default=0) + 20
-    height = max((s["y"] for s in seats), default=0) + 20
+    width = max((s["x"] or 0 for s in seats), default=0) + 20
+    height = max((s["y"] or 0 for s in seats), default=0) + 20
     return render(
         request,
         "inventory/section.html",
