@@ -120,7 +120,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "inventory-sweep-expired-locks": {
+        "task": "inventory.sweep_expired_locks",
+        "schedule": float(envint("INVENTORY_SWEEP_SECONDS", 5, minimum=1)),
+        "options": {"expires": 10},
+    },
+}
 
 # --- Auth, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,3 +165,5 @@ READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
 # Dotted path of the store's door check (inventory/access.py); the waiting
 # room sets it to its pass check. Empty: the store is open.
 STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
+# Inventory row-lock wait before a request gives up with 503 + Retry-After.
+INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50)
