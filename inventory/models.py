@@ -207,12 +207,6 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
             models.CheckConstraint(condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_valid"),
-            # A hold or a checkout always has a deadline: the sweeper and the
-            # claim's "expired lock" rule depend on it.
-            models.CheckConstraint(
-                condition=~Q(status__in=["HELD", "PAYMENT_PENDING"]) | Q(expires_at__isnull=False),
-                name="order_open_has_expiry",
-            ),
             models.CheckConstraint(condition=Q(ticket_count__gte=0), name="order_ticket_count_non_negative"),
         ]
 
