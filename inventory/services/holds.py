@@ -157,7 +157,7 @@ _CLAIM_SQL = f"""
     SET status = 'SOFT_LOCKED', locked_by = %(owner)s, locked_until = %(until)s, order_id = %(order)s,
         version = i.version + 1, updated_at = %(now)s
     FROM target
-    WHERE i.id = target.id
+    WHERE i.id = target.id AND i.id = ANY(%(ids)s)  -- keeps the plan on the primary key, with or without stats
     RETURNING i.id, target.old_status, target.old_order, target.code, i.row_label, i.number, i.place_number,
               i.seat_id, target.price, target.fee, target.currency
 """
@@ -180,6 +180,56 @@ _INSERT_HOLD_SQL = """
     FROM unnest(%(items)s::bigint[], %(froms)s::text[]) AS t(item, from_status)
     UNION ALL
     SELECT %(now)s, %(event)s, 'order', %(order)s, NULL, '', 'HELD', %(reason)s, %(owner)s, '{}'::jsonb
+"""
+
+# The common case in one statement: free seats only (no expired lock to take
+# over, so no order to displace), the fan's cap checked in the same snapshot
+# (taken after the fan's advisory lock), then the order, its lines and the
+# audit rows. Fewer rows than asked → the caller rolls back and takes the
+# general path, which explains or handles the difference.
+_FAST_HOLD_SQL = """
+    WITH used AS (
+        SELECT coalesce(sum(ticket_count), 0) AS n FROM inventory_order
+        WHERE event_id = %(event)s AND owner = %(owner)s
+          AND (status IN ('PAID', 'PAYMENT_PENDING') OR (status = 'HELD' AND expires_at > %(now)s))
+    ), target AS (
+        SELECT i.id, s.code, pt.price, pt.fee, pt.currency
+        FROM inventory_item i
+        JOIN inventory_section s ON s.id = i.section_id
+        JOIN inventory_pricetier pt ON pt.event_id = i.event_id AND pt.section_id = i.section_id
+        WHERE i.event_id = %(event)s AND i.id = ANY(%(ids)s) AND i.status = 'AVAILABLE'
+          AND (NOT %(seated_only)s OR i.seat_id IS NOT NULL)
+          AND (%(section)s::bigint IS NULL OR i.section_id = %(section)s::bigint)
+          AND (SELECT n FROM used) + %(count)s <= %(max)s
+        ORDER BY i.id
+        FOR UPDATE OF i
+    ), claimed AS (
+        UPDATE inventory_item i
+        SET status = 'SOFT_LOCKED', locked_by = %(owner)s, locked_until = %(until)s, order_id = %(order)s,
+            version = i.version + 1, updated_at = %(now)s
+        FROM target
+        WHERE i.id = target.id AND i.id = ANY(%(ids)s)
+        RETURNING i.id, target.code, i.row_label, i.number, i.place_number, target.price, target.fee, target.currency
+    ), new_order AS (
+        INSERT INTO inventory_order
+            (id, event_id, owner, status, total, currency, ticket_count, expires_at, created_at, updated_at)
+        SELECT %(order)s, %(event)s, %(owner)s, 'HELD', coalesce(sum(c.price + c.fee), 0),
+               coalesce(min(c.currency), 'EUR'), count(*), %(until)s, %(now)s, %(now)s
+        FROM claimed c
+    ), new_items AS (
+        INSERT INTO inventory_orderitem (order_id, item_id, price, fee, is_live)
+        SELECT %(order)s, c.id, c.price, c.fee, true FROM claimed c
+    ), audit AS (
+        INSERT INTO inventory_auditentry
+            (created_at, event_id, subject, order_id, item_id, from_status, to_status, reason, actor, data)
+        SELECT %(now)s, %(event)s, 'item', %(order)s, c.id, 'AVAILABLE', 'SOFT_LOCKED', %(reason)s, %(owner)s,
+               '{}'::jsonb
+        FROM claimed c
+        UNION ALL
+        SELECT %(now)s, %(event)s, 'order', %(order)s, NULL, '', 'HELD', %(reason)s, %(owner)s, '{}'::jsonb
+    )
+    SELECT c.id, 'AVAILABLE', NULL, c.code, c.row_label, c.number, c.place_number, NULL, c.price, c.fee, c.currency
+    FROM claimed c
 """
 
 _PICK_FREE_SQL = """
@@ -420,22 +470,8 @@ def _record_hold(
     displaced = sorted({row[2] for row in rows if row[2] is not None})
     if displaced:
         _expire_displaced(cursor, order_ids=displaced, now=now, actor=owner)
-    rows = sorted(rows, key=lambda r: r[0])
-    items = tuple(
-        HeldItem(
-            id=r[0],
-            section=r[3],
-            row=r[4],
-            number=r[5] if r[6] is None else None,
-            place=r[6],
-            price=r[8],
-            fee=r[9],
-        )
-        for r in rows
-    )
-    total = sum((i.price + i.fee for i in items), Decimal("0.00"))
+    items, total, currency = _held_items(rows)
     until = now + dt.timedelta(seconds=event.hold_ttl_seconds)
-    currency = rows[0][10]
     cursor.execute(
         _INSERT_HOLD_SQL,
         {
@@ -458,6 +494,63 @@ def _record_hold(
         order_id=order_id,
         status=OrderStatus.HELD,
         expires_at=until,
+        total=total,
+        currency=currency,
+        items=items,
+    )
+
+
+def _held_items(rows: list[tuple[Any, ...]]) -> tuple[tuple[HeldItem, ...], Decimal, str]:
+    """Claim rows (id, old status, old order, section, row, number, place,
+    seat, price, fee, currency) → items in id order, total, currency."""
+    rows = sorted(rows, key=lambda r: r[0])
+    items = tuple(
+        HeldItem(
+            id=r[0],
+            section=r[3],
+            row=r[4],
+            number=r[5] if r[6] is None else None,
+            place=r[6],
+            price=r[8],
+            fee=r[9],
+        )
+        for r in rows
+    )
+    return items, sum((i.price + i.fee for i in items), Decimal("0.00")), rows[0][10]
+
+
+def _fast_hold_params(
+    *,
+    event: Event,
+    owner: str,
+    ids: list[int],
+    order_id: uuid.UUID,
+    now: dt.datetime,
+    reason: str,
+    seated_only: bool = False,
+    section_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "event": event.pk,
+        "owner": owner,
+        "ids": ids,
+        "count": len(ids),
+        "max": event.max_tickets_per_order,
+        "order": order_id,
+        "now": now,
+        "until": now + dt.timedelta(seconds=event.hold_ttl_seconds),
+        "seated_only": seated_only,
+        "section": section_id,
+        "reason": reason,
+    }
+
+
+def _fast_result(event: Event, order_id: uuid.UUID, rows: list[tuple[Any, ...]], now: dt.datetime) -> Hold:
+    items, total, currency = _held_items(rows)
+    return Hold(
+        order_id=order_id,
+        status=OrderStatus.HELD,
+        expires_at=now + dt.timedelta(seconds=event.hold_ttl_seconds),
         total=total,
         currency=currency,
         items=items,
@@ -488,6 +581,26 @@ def hold_seats(
     ids = _check_ids(event, seat_ids)
     section = _section(event, section_code) if section_code is not None else None
     _ensure_on_sale(event, now)
+    order_id = uuid.uuid4()
+    try:
+        with inventory_transaction() as cursor:
+            params = _fast_hold_params(
+                event=event,
+                owner=owner,
+                ids=ids,
+                order_id=order_id,
+                now=now,
+                reason="hold",
+                seated_only=True,
+                section_id=section.pk if section else None,
+            )
+            begin(cursor, fan_key=_fan_key(event, owner), then=_FAST_HOLD_SQL, params=params)
+            rows = cursor.fetchall()
+            if len(rows) != len(ids):
+                raise _Shortfall()
+            return _fast_result(event, order_id, rows, now)
+    except _Shortfall:
+        pass  # taken, expired locks to take over, over the cap or bad ids: the general path tells which
     order_id = uuid.uuid4()
     try:
         with inventory_transaction() as cursor:
@@ -541,22 +654,24 @@ def _best_block(candidates: Sequence[tuple[int, int, int, int]], n: int) -> list
     return best[1] if best else None
 
 
-def _pick(cursor: Any, *, event: Event, section: Section, n: int, now: dt.datetime) -> list[int]:
+def _pick(cursor: Any, *, event: Event, section: Section, n: int, now: dt.datetime) -> tuple[list[int], bool]:
     """Lock and return the ids of the n best claimable units of ``section``
-    (adjacent in one row when possible), or fewer when they are not there."""
+    (adjacent in one row when possible), or fewer when they are not there;
+    and whether they are all AVAILABLE (no expired lock among them)."""
     params = {"event": event.pk, "section": section.pk, "now": now}
     if section.is_general_admission:
         cursor.execute(_PICK_FREE_SQL, {**params, "limit": n})
         picked = [row[0] for row in cursor.fetchall()]
-        if len(picked) < n:
-            cursor.execute(_PICK_EXPIRED_SQL, {**params, "limit": n - len(picked)})
-            picked += [row[0] for row in cursor.fetchall()]
-        return picked
+        if len(picked) == n:
+            return picked, True
+        cursor.execute(_PICK_EXPIRED_SQL, {**params, "limit": n - len(picked)})
+        return picked + [row[0] for row in cursor.fetchall()], False
     # Lock a few more than needed so concurrent fans, skipping each other's
     # locks, each find an adjacent block in their own slice of the best seats.
     limit = min(max(4 * n, 16), 80)
     cursor.execute(_PICK_FREE_SQL, {**params, "limit": limit})
     candidates = cursor.fetchall()
+    free = {c[0] for c in candidates}
     if len(candidates) < limit:
         cursor.execute(_PICK_EXPIRED_SQL, {**params, "limit": limit - len(candidates)})
         candidates += cursor.fetchall()
@@ -570,13 +685,13 @@ def _pick(cursor: Any, *, event: Event, section: Section, n: int, now: dt.dateti
                 break
             cursor.execute(_LOCK_IDS_SQL, {"ids": block, "now": now})
             if len(cursor.fetchall()) == n:
-                return block
+                return block, False
             runs = [r for r in runs if r[0] not in block]
             block = None
-    if block is not None:
-        return block
-    candidates = sorted(candidates, key=lambda c: (c[3], c[1], c[2]))
-    return [c[0] for c in candidates[:n]]
+    if block is None:
+        candidates = sorted(candidates, key=lambda c: (c[3], c[1], c[2]))
+        block = [c[0] for c in candidates[:n]]
+    return block, all(i in free for i in block)
 
 
 def hold_best_available(
@@ -597,9 +712,18 @@ def hold_best_available(
         try:
             with inventory_transaction() as cursor:
                 _lock_fan_and_check_cap(cursor, event=event, owner=owner, quantity=quantity, now=now)
-                picked = _pick(cursor, event=event, section=section, n=quantity, now=now)
+                picked, all_free = _pick(cursor, event=event, section=section, n=quantity, now=now)
                 if len(picked) < quantity:
                     raise _Shortfall()
+                if all_free:  # locked by us and AVAILABLE: the one-statement claim gets them all
+                    params = _fast_hold_params(
+                        event=event, owner=owner, ids=sorted(picked), order_id=order_id, now=now, reason="hold_best"
+                    )
+                    cursor.execute(_FAST_HOLD_SQL, params)
+                    rows = cursor.fetchall()
+                    if len(rows) != quantity:
+                        raise _Shortfall()
+                    return _fast_result(event, order_id, rows, now)
                 rows = _claim(cursor, event=event, ids=sorted(picked), owner=owner, order_id=order_id, now=now)
                 if len(rows) != quantity:
                     raise _Shortfall()
