@@ -215,13 +215,13 @@ def test_store_endpoints_check_the_door(fan, small_event):
 def test_hold_endpoint_makes_few_queries(fan, small_event, django_assert_max_num_queries):
     ids = seat_ids(small_event, count=2)
     post(fan, {"section": "PISTA", "quantity": 1})  # warm the fan cookie
-    # The event, then one batch: lock timeout, fan lock, and one statement that
-    # checks the cap, claims, and writes order + lines + audit. +2 for the
-    # test's SAVEPOINT/RELEASE (BEGIN/COMMIT in production are not counted).
-    with django_assert_max_num_queries(4):
+    # The event; lock timeout + fan lock; one statement that checks the cap,
+    # claims, and writes order + lines + audit. +2 for the test's
+    # SAVEPOINT/RELEASE (BEGIN/COMMIT in production are not counted).
+    with django_assert_max_num_queries(5):
         assert post(fan, {"seat_ids": ids}).status_code == 201
     # Best-available adds the section, the cap batch and the SKIP LOCKED pick.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         assert post(fan, {"section": "A", "quantity": 1}).status_code == 201
 
 
