@@ -668,7 +668,7 @@ def _pick(cursor: Any, *, event: Event, section: Section, n: int, now: dt.dateti
         return picked + [row[0] for row in cursor.fetchall()], False
     # Lock a few more than needed so concurrent fans, skipping each other's
     # locks, each find an adjacent block in their own slice of the best seats.
-    limit = min(max(4 * n, 16), 80)
+    limit = min(max(3 * n, 8), 60)
     cursor.execute(_PICK_FREE_SQL, {**params, "limit": limit})
     candidates = cursor.fetchall()
     free = {c[0] for c in candidates}
