@@ -164,7 +164,9 @@ def http_client(args: tuple[int, str, str, float, list[list[int]], list[str], mp
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
         status = response.status
-        counts["ok" if status == 201 else "refused" if status in (409, 400) else "busy" if status == 503 else "error"] += 1
+        counts[
+            "ok" if status == 201 else "refused" if status in (409, 400) else "busy" if status == 503 else "error"
+        ] += 1
     conn.close()
     return counts
 
@@ -195,8 +197,17 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "DB_POOL": "1", "LOG_LEVEL": "WARNING"}
     uvicorn = shutil.which("uvicorn") or str(ROOT / ".venv" / "bin" / "uvicorn")
     proc = subprocess.Popen(
-        [uvicorn, "ticketing.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
+        [
+            uvicorn,
+            "ticketing.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -262,7 +273,9 @@ def main() -> int:
     slugs = build_events(len(phases))
     with connections["default"].cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would soon after a real event is created
-    print(f"built {len(slugs)} events of 18,000 places; {opts.clients} clients, {opts.seconds:g} s per phase", flush=True)
+    print(
+        f"built {len(slugs)} events of 18,000 places; {opts.clients} clients, {opts.seconds:g} s per phase", flush=True
+    )
 
     rows = []
     server = None
