@@ -395,12 +395,23 @@ def _check_ids(event: Event, item_ids: object) -> list[int]:
     return sorted(item_ids)
 
 
+# (venue id, code) → Section. A venue's sections are fixed once an event has
+# inventory, and best-available asks for one on every hold.
+_SECTIONS: dict[tuple[int, str], Section] = {}
+
+
 def _section(event: Event, code: object) -> Section:
     if not isinstance(code, str) or not code:
         raise InvalidHold("'section' must be a section code.", code="invalid_section")
-    section = Section.objects.filter(venue_id=event.venue_id, code=code).first()
+    key = (event.venue_id, code)
+    section = _SECTIONS.get(key)
     if section is None:
-        raise InvalidHold(f"No section {code!r} at this venue.", code="unknown_section")
+        section = Section.objects.filter(venue_id=event.venue_id, code=code).first()
+        if section is None:
+            raise InvalidHold(f"No section {code!r} at this venue.", code="unknown_section")
+        if len(_SECTIONS) > 10_000:
+            _SECTIONS.clear()
+        _SECTIONS[key] = section
     return section
 
 
