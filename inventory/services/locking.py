@@ -58,7 +58,12 @@ def _prepared_cursor() -> CursorWrapper:
     costs more database CPU than running it. (The project's default cursor
     binds client-side.) Wrapped like Django's own, so queries are counted."""
     connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
+    conn = connection.connection
+    if conn.prepare_threshold is None:
+        # Django turns auto-prepare off; it only affects server-side binding
+        # cursors, which only this module makes.
+        conn.prepare_threshold = 1
+    raw = psycopg.Cursor(conn)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
@@ -84,12 +89,15 @@ def begin(cursor: CursorWrapper, *, fan_key: str | None = None, then: str = "", 
     SET LOCAL), then the caller's first statement ``then``, whose result set
     the cursor is left on."""
     timeout = f"{lock_timeout_ms():d}ms"
+    # The hot statements look rows up by primary key or by the best-available
+    # index whatever the parameters: a generic plan is right, and re-planning
+    # them per call was most of the database CPU of a hold.
+    settings_sql = (
+        "SELECT set_config('lock_timeout', %s, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+    )
     if fan_key is None:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+        cursor.execute(settings_sql, [timeout])
     else:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [timeout, fan_key],
-        )
+        cursor.execute(f"{settings_sql}, pg_advisory_xact_lock(hashtextextended(%s, 0))", [timeout, fan_key])
     if then:
         cursor.execute(then, params)
