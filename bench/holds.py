@@ -184,6 +184,54 @@ def run_phase(worker, args_for, clients: int) -> dict[str, int]:  # type: ignore
     return total
 
 
+def cost_per_hold(
+    slug: str, pairs: list[list[int]], sections: list[str], holds_each: int = 300
+) -> dict[str, tuple[float, float, float]]:
+    """One client alone: wall, Python CPU and PostgreSQL backend CPU (from
+    /proc, same machine) per hold, in ms. Independent of other load on the box,
+    unlike the throughput figures."""
+    from django.db import connection
+
+    from inventory.models import Event
+    from inventory.services import holds
+
+    event = Event.objects.select_related("venue").get(slug=slug)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+
+    def backend_cpu() -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    rng = random.Random(0)
+    chosen = rng.sample(pairs, holds_each)
+    result = {}
+    for mode in ("best", "chosen"):
+        wall, cpu, pg = time.perf_counter(), time.process_time(), backend_cpu()
+        for n in range(holds_each):
+            owner = f"cost-{mode}-{n}"
+            try:
+                if mode == "best":
+                    holds.hold_best_available(
+                        event=event, owner=owner, section_code=sections[n % len(sections)], quantity=2
+                    )
+                else:
+                    holds.hold_seats(event=event, owner=owner, seat_ids=chosen[n])
+            except holds.HoldError:
+                pass
+        result[mode] = (
+            (time.perf_counter() - wall) / holds_each * 1000,
+            (time.process_time() - cpu) / holds_each * 1000,
+            (backend_cpu() - pg) / holds_each * 1000,
+        )
+    connection.close()
+    return result
+
+
 # --- the HTTP server ------------------------------------------------------------
 
 
@@ -193,7 +241,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "DB_POOL": "1", "LOG_LEVEL": "WARNING"}
     uvicorn = shutil.which("uvicorn") or str(ROOT / ".venv" / "bin" / "uvicorn")
     proc = subprocess.Popen(
@@ -206,6 +254,8 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
             str(port),
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
             "--no-access-log",
         ],
         cwd=ROOT,
@@ -257,6 +307,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--http-workers", type=int, default=2, help="uvicorn worker processes")
     opts = parser.parse_args()
 
     url = bench_database_url()
@@ -267,7 +318,7 @@ def main() -> int:
     from django.db import connections
 
     call_command("migrate", verbosity=0)
-    phases = [("service", "best"), ("service", "chosen")]
+    phases = [("cost", "both"), ("service", "best"), ("service", "chosen")]
     if not opts.skip_http:
         phases += [("http", "best"), ("http", "chosen")]
     slugs = build_events(len(phases))
@@ -278,6 +329,7 @@ def main() -> int:
     )
 
     rows = []
+    costs: dict[str, tuple[float, float, float]] = {}
     server = None
     port = free_port()
     try:
@@ -286,8 +338,17 @@ def main() -> int:
             sections = seated_sections(slug)
             connections.close_all()  # never share a connection across fork
             if layer == "http" and server is None:
-                server = start_server(url, port)
+                server = start_server(url, port, opts.http_workers)
             started = time.monotonic()
+            if layer == "cost":
+                costs = cost_per_hold(slug, pairs, sections)
+                for m, (wall_ms, py_ms, pg_ms) in costs.items():
+                    print(
+                        f"  one client, {m:6}: {wall_ms:.2f} ms wall, {py_ms:.2f} ms Python CPU, {pg_ms:.2f} ms PostgreSQL CPU per hold",
+                        flush=True,
+                    )
+                connections.close_all()
+                continue
             if layer == "service":
                 totals = run_phase(
                     service_client,
@@ -316,6 +377,10 @@ def main() -> int:
     for layer, mode, totals, rate in rows:
         print(f"{layer:<10}{mode:<8}{rate:>10.0f}{totals.get('refused', 0):>10}{totals.get('busy', 0):>8}")
     print(f"{'pgbench -N':<18}{(f'{tps:.0f} TPS' if tps else 'n/a'):>10}  ({opts.clients} clients, same run)")
+    for m, (wall_ms, py_ms, pg_ms) in costs.items():
+        print(
+            f"cost of one hold ({m}): {py_ms:.2f} ms Python + {pg_ms:.2f} ms PostgreSQL CPU, {wall_ms:.2f} ms wall alone"
+        )
     service_best = min(rate for layer, _, _, rate in rows if layer == "service")
     if service_best < FLOOR:
         print(f"BELOW THE FLOOR: {service_best:.0f} < {FLOOR} holds/s through the service layer")
