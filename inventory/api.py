@@ -6,6 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -111,16 +113,21 @@ def seats(request: HttpRequest, slug: str) -> JsonResponse:
     section = selectors.section_of(event, code)
     if section is None:
         raise ApiError(400, "unknown_section", f"No section {code!r} at this venue.")
-    items = selectors.section_seats(event, section)
-    return JsonResponse(
-        {
+
+    def build() -> dict[str, Any]:
+        items = selectors.section_seats(event, section)
+        return {
             "section": {"code": section.code, "name": section.name, "kind": section.kind},
             "max_per_order": event.max_tickets_per_order,
             "available": sum(1 for i in items if i["available"]),
             "seats": [] if section.is_general_admission else [{k: i[k] for k in SEAT_KEYS} for i in items],
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+        }
+
+    # Every open seat map polls this; the answer is the same for everyone, so
+    # one database read per section per few seconds serves them all.
+    ttl = settings.INVENTORY_SEATS_CACHE_SECONDS
+    body = cache.get_or_set(f"inventory:seats:{event.pk}:{section.pk}", build, ttl) if ttl else build()
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
 
 
 SEAT_KEYS = ("id", "row", "number", "x", "y", "available")

@@ -167,3 +167,5 @@ READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
 STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
 # Inventory row-lock wait before a request gives up with 503 + Retry-After.
 INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50)
+# Seat-map availability is shared by every fan for this long (0: no cache).
+INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minimum=0)

@@ -31,6 +31,7 @@ def snapshot():
     )
 
 
+@override_settings(INVENTORY_SEATS_CACHE_SECONDS=0)
 def test_seats_lists_availability_but_never_who_holds(fan, second_fan, small_event):
     ids = seat_ids(small_event, count=1)
     assert post(second_fan, {"seat_ids": ids}).status_code == 201
@@ -233,3 +234,9 @@ def test_json_api_needs_no_csrf_token_but_forms_do(small_event):
     assert strict.post("/events/demo-small/hold/", {"section": "PISTA", "quantity": "1"}).status_code == 403
     # A cross-site form can only send form encodings, which the API refuses.
     assert strict.post(HOLDS, {"section": "PISTA", "quantity": "1"}).status_code in (400, 415)
+
+
+def test_seats_answer_is_shared_for_a_few_seconds(fan, second_fan, small_event, django_assert_num_queries):
+    assert fan.get("/api/v1/events/demo-small/seats/?section=A").json()["available"] == 50
+    with django_assert_num_queries(2):  # the event and the section; the seats come from the shared cache
+        assert second_fan.get("/api/v1/events/demo-small/seats/?section=A").json()["available"] == 50
