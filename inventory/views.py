@@ -104,7 +104,7 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
     back = reverse("inventory:section", args=[event.slug, code]) if code else event_url(event)
     owner: str = request.fan_id  # type: ignore[attr-defined]
     try:
-        if request.POST.get("mode") == "best" or "seat_ids" not in request.POST:
+        if request.POST.get("mode") == "best":
             quantity = _int_list([request.POST.get("quantity", "")])
             if quantity is None:
                 messages.error(request, _("Choose how many tickets you want."))
@@ -112,7 +112,7 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
             result = holds.hold_best_available(event=event, owner=owner, section_code=code, quantity=quantity[0])
         else:
             ids = _int_list(request.POST.getlist("seat_ids"))
-            if ids is None:
+            if not ids:
                 messages.error(request, _("Choose seats on the map."))
                 return redirect(back)
             result = holds.hold_seats(event=event, owner=owner, seat_ids=ids, section_code=code or None)

@@ -72,3 +72,9 @@ def test_release_button_frees_the_seats(fan, small_event):
     response = fan.post(f"/orders/{order.pk}/release/")
     assert response.url == "/events/demo-small/"
     assert set(InventoryItem.objects.filter(id__in=ids).values_list("status", flat=True)) == {"AVAILABLE"}
+
+
+def test_pick_form_without_seats_asks_to_choose(fan, small_event):
+    response = fan.post("/events/demo-small/hold/", {"section": "A"}, follow=True)
+    assert len(response.context["messages"]) == 1
+    assert not Order.objects.exists()
