@@ -209,6 +209,7 @@ def order_json(order: Order) -> dict[str, Any]:
                 "place": line["place"],
                 "price": str(line["price"]),
                 "fee": str(line["fee"]),
+                "held": line["held"],
             }
             for line in selectors.order_lines(order)
         ],
