@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import selectors
-from inventory.models import Event
-from ticketing.api import error_response
+from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.models import Event, Order
+from inventory.services import holds
+from inventory.services.locking import Busy
+from ticketing.api import ApiError, error_response, json_body
 
 
 def _event_summary(event: Event) -> dict[str, Any]:
@@ -58,3 +66,168 @@ def event_detail(request: HttpRequest, slug: str) -> JsonResponse:
             "available": sum(s["available"] for s in sections),
         }
     )
+
+
+# --- the store ------------------------------------------------------------------
+
+StoreView = Callable[..., JsonResponse]
+
+
+def store_api(view: StoreView) -> StoreView:
+    """Shape every store error as {"error", "detail"}: refusals of the
+    services, the door check (403), contention (503 + Retry-After)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as exc:
+            return exc.response()
+        except holds.HoldError as exc:
+            return error_response(exc.status, exc.code, exc.detail, **exc.extra)
+        except StoreAccessDenied as denial:
+            return error_response(403, denial.code, denial.detail)
+        except Busy as exc:
+            response = error_response(503, "busy", exc.detail)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+
+    return wrapper
+
+
+def _store_event(request: HttpRequest, slug: str) -> Event:
+    event = selectors.store_event(slug)
+    if event is None:
+        raise ApiError(404, "event_not_found", f"No event with slug {slug!r}.")
+    ensure_store_access(request, event)
+    return event
+
+
+@require_GET
+@store_api
+def seats(request: HttpRequest, slug: str) -> JsonResponse:
+    event = _store_event(request, slug)
+    code = request.GET.get("section", "")
+    if not code:
+        raise ApiError(400, "missing_section", "Give ?section=CODE.")
+    section = selectors.section_of(event, code)
+    if section is None:
+        raise ApiError(400, "unknown_section", f"No section {code!r} at this venue.")
+
+    def build() -> dict[str, Any]:
+        items = selectors.section_seats(event, section)
+        return {
+            "section": {"code": section.code, "name": section.name, "kind": section.kind},
+            "max_per_order": event.max_tickets_per_order,
+            "available": sum(1 for i in items if i["available"]),
+            "seats": [] if section.is_general_admission else [{k: i[k] for k in SEAT_KEYS} for i in items],
+        }
+
+    # Every open seat map polls this; the answer is the same for everyone, so
+    # one database read per section per few seconds serves them all.
+    ttl = settings.INVENTORY_SEATS_CACHE_SECONDS
+    body = cache.get_or_set(f"inventory:seats:{event.pk}:{section.pk}", build, ttl) if ttl else build()
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
+
+
+SEAT_KEYS = ("id", "row", "number", "x", "y", "available")
+HOLD_BY_IDS = frozenset({"seat_ids", "section"})
+HOLD_BEST = frozenset({"section", "quantity"})
+
+
+def parse_hold_request(data: dict[str, Any]) -> dict[str, Any]:
+    """The hold request's shape (the services check the values)."""
+    unknown = sorted(set(data) - HOLD_BY_IDS - HOLD_BEST)
+    if unknown:
+        raise ApiError(400, "unknown_fields", f"Unknown fields: {', '.join(unknown)}.")
+    if "seat_ids" in data and "quantity" in data:
+        raise ApiError(400, "invalid_request", "Send either 'seat_ids' or 'section' with 'quantity', not both.")
+    if "seat_ids" in data:
+        return {"seat_ids": data["seat_ids"], "section": data.get("section")}
+    if "quantity" in data:
+        if "section" not in data:
+            raise ApiError(400, "missing_section", "'quantity' needs a 'section'.")
+        return {"section": data["section"], "quantity": data["quantity"]}
+    raise ApiError(400, "invalid_request", "Send 'seat_ids', or 'section' with 'quantity'.")
+
+
+def hold_for(request: HttpRequest, event: Event, data: dict[str, Any]) -> holds.Hold:
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    if "quantity" in data:
+        return holds.hold_best_available(
+            event=event, owner=owner, section_code=data["section"], quantity=data["quantity"]
+        )
+    return holds.hold_seats(event=event, owner=owner, seat_ids=data["seat_ids"], section_code=data["section"])
+
+
+# CSRF-exempt on purpose: writes accept only Content-Type application/json
+# (json_body) or DELETE, which a cross-site page cannot send without a CORS
+# preflight that we never grant; Locust and scripts need no token.
+@csrf_exempt
+@require_http_methods(["POST"])
+@store_api
+def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
+    event = _store_event(request, slug)
+    data = parse_hold_request(json_body(request))
+    hold = hold_for(request, event, data)
+    return JsonResponse(
+        {
+            "order_id": str(hold.order_id),
+            "status": hold.status,
+            "seats": [
+                {
+                    "id": item.id,
+                    "section": item.section,
+                    "row": item.row,
+                    "number": item.number,
+                    "place": item.place,
+                    "price": str(item.price),
+                    "fee": str(item.fee),
+                }
+                for item in hold.items
+            ],
+            "expires_at": hold.expires_at.isoformat(),
+            "total": str(hold.total),
+            "currency": hold.currency,
+            "url": f"/api/v1/orders/{hold.order_id}/",
+        },
+        status=201,
+    )
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": str(order.pk),
+        "event": order.event.slug,
+        "status": order.status,
+        "seats": [
+            {
+                "id": line["id"],
+                "section": line["section"],
+                "row": line["row"],
+                "number": line["number"],
+                "place": line["place"],
+                "price": str(line["price"]),
+                "fee": str(line["fee"]),
+                "held": line["held"],
+            }
+            for line in selectors.order_lines(order)
+        ],
+        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
+        "total": str(order.total),
+        "currency": order.currency,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+    }
+
+
+@csrf_exempt
+@require_http_methods(["GET", "DELETE"])
+@store_api
+def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    order = selectors.order_for_owner(order_id, owner)
+    if order is None:
+        raise ApiError(404, "order_not_found", "No such order.")
+    if request.method == "DELETE":
+        order = holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
+    return JsonResponse(order_json(order))

@@ -206,6 +206,8 @@ class Order(models.Model):
                 condition=~Q(status="PAID") | Q(paid_at__isnull=False), name="order_paid_has_paid_at"
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_valid"),
+            models.CheckConstraint(condition=Q(ticket_count__gte=0), name="order_ticket_count_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -219,7 +221,9 @@ class Order(models.Model):
 class InventoryItem(models.Model):
     """One sellable unit of one event: a seat, or one general-admission place."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items")
+    # Each index costs every hold an insert (status changes defeat HOT
+    # updates): event_id is covered by item_event_status, order_id by item_order.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items", db_index=False)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="items")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
     place_number = models.PositiveIntegerField(null=True, blank=True)
@@ -234,7 +238,9 @@ class InventoryItem(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
     sold_to = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     sold_at = models.DateTimeField(null=True, blank=True)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="inventory_items")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="inventory_items", db_index=False
+    )
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -249,6 +255,12 @@ class InventoryItem(models.Model):
                 condition=Q(status__in=["SOFT_LOCKED", "HARD_LOCKED"]),
             ),
             models.Index(fields=["event", "section", "rank", "row_index", "number"], name="item_best_available"),
+            # Best-available scans only what is free, however much is sold.
+            models.Index(
+                fields=["event", "section", "rank", "row_index", "number"],
+                name="item_free_best",
+                condition=Q(status="AVAILABLE"),
+            ),
             models.Index(fields=["order"], name="item_order"),
         ]
         constraints = [
@@ -307,7 +319,8 @@ class InventoryItem(models.Model):
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # order_id is covered by order_item_unique_in_order (order, item).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="order_items")
     price = models.DecimalField(max_digits=8, decimal_places=2)
     fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
@@ -337,7 +350,10 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="audit_entries", null=True)
     subject = models.CharField(max_length=8, choices=Subject.choices)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries")
+    # order_id is covered by audit_order_time (order, created_at).
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries", db_index=False
+    )
     item = models.ForeignKey(
         InventoryItem, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries"
     )

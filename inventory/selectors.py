@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from inventory.models import Event, InventoryItem, ItemStatus, PriceTier
+from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderItem, PriceTier, Section
 
 
 def published_events() -> QuerySet[Event]:
@@ -83,3 +84,71 @@ def price_range(sections: list[dict[str, Any]]) -> tuple[Decimal, Decimal] | Non
         return None
     prices = [s["price"] for s in sections]
     return min(prices), max(prices)
+
+
+def store_event(slug: str) -> Event | None:
+    """A published event by slug, with its venue (one query)."""
+    return published_events().filter(slug=slug).first()
+
+
+def section_of(event: Event, code: str) -> Section | None:
+    return Section.objects.filter(venue_id=event.venue_id, code=code).first()
+
+
+def section_seats(event: Event, section: Section, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The seats (or places) of a section with an ``available`` flag, never
+    who holds them. An expired lock counts as available."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    rows = (
+        InventoryItem.objects.filter(event=event, section=section)
+        .order_by("row_index", "number", "place_number")
+        .values_list("id", "row_label", "number", "place_number", "seat__x", "seat__y", "status", "locked_until")
+    )
+    return [
+        {
+            "id": item_id,
+            "row": row,
+            "number": number if place is None else None,
+            "place": place,
+            "x": x,
+            "y": y,
+            "available": status == ItemStatus.AVAILABLE
+            or (status in (ItemStatus.SOFT_LOCKED, ItemStatus.HARD_LOCKED) and until is not None and until <= now),
+        }
+        for item_id, row, number, place, x, y, status, until in rows
+    ]
+
+
+def order_for_owner(order_id: object, owner: str) -> Order | None:
+    """The fan's own order, or None (also for another fan's order)."""
+    import uuid
+
+    try:
+        key = uuid.UUID(str(order_id))
+    except ValueError:
+        return None
+    return Order.objects.select_related("event", "event__venue").filter(pk=key, owner=owner).first()
+
+
+def order_lines(order: Order) -> list[dict[str, Any]]:
+    lines = (
+        OrderItem.objects.filter(order=order)
+        .select_related("item", "item__section")
+        .order_by("item__section__sort_order", "item__row_index", "item__number", "item__place_number")
+    )
+    return [
+        {
+            "id": line.item_id,
+            "section": line.item.section.code,
+            "section_name": line.item.section.name,
+            "row": line.item.row_label,
+            "number": line.item.number if line.item.place_number is None else None,
+            "place": line.item.place_number,
+            "price": line.price,
+            "fee": line.fee,
+            "held": line.is_live,
+        }
+        for line in lines
+    ]

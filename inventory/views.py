@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from inventory import selectors
+from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.models import Event, OrderStatus
+from inventory.services import holds
+from inventory.services.locking import Busy
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -26,3 +36,159 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "available": sum(s["available"] for s in sections),
         },
     )
+
+
+# --- the store: seat map, cart --------------------------------------------------
+
+
+def _store_page_event(request: HttpRequest, slug: str) -> Event:
+    event = get_object_or_404(selectors.published_events(), slug=slug)
+    ensure_store_access(request, event)
+    return event
+
+
+def _on_sale(event: Event) -> bool:
+    return event.sale_phase() == "ON_SALE"
+
+
+def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    try:
+        event = _store_page_event(request, slug)
+    except StoreAccessDenied as denial:
+        return redirect(denial.redirect_url)
+    section = selectors.section_of(event, code)
+    if section is None:
+        raise Http404("No such section")
+    seats = selectors.section_seats(event, section)
+    sections = selectors.section_availability(event)
+    tier = next((s for s in sections if s["code"] == section.code), None)
+    rows: dict[str, list[dict[str, object]]] = {}
+    for seat in seats:
+        rows.setdefault(seat["row"], []).append(seat)
+    width = max((s["x"] or 0 for s in seats), default=0) + 20
+    height = max((s["y"] or 0 for s in seats), default=0) + 20
+    return render(
+        request,
+        "inventory/section.html",
+        {
+            "event": event,
+            "section": section,
+            "tier": tier,
+            "sections": sections,
+            "seats": seats,
+            "rows": rows,
+            "available": sum(1 for s in seats if s["available"]),
+            "quantities": range(1, event.max_tickets_per_order + 1),
+            "on_sale": _on_sale(event),
+            "width": width,
+            "height": height,
+        },
+    )
+
+
+def _int_list(values: list[str]) -> list[int] | None:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        return None
+
+
+@require_POST
+def hold(request: HttpRequest, slug: str) -> HttpResponse:
+    """The no-JS and JS form target: hold, then show the cart."""
+    try:
+        event = _store_page_event(request, slug)
+    except StoreAccessDenied as denial:
+        return redirect(denial.redirect_url)
+    code = request.POST.get("section", "")
+    back = reverse("inventory:section", args=[event.slug, code]) if code else event_url(event)
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    try:
+        if request.POST.get("mode") == "best":
+            quantity = _int_list([request.POST.get("quantity", "")])
+            if quantity is None:
+                messages.error(request, _("Choose how many tickets you want."))
+                return redirect(back)
+            result = holds.hold_best_available(event=event, owner=owner, section_code=code, quantity=quantity[0])
+        else:
+            ids = _int_list(request.POST.getlist("seat_ids"))
+            if not ids:
+                messages.error(request, _("Choose seats on the map."))
+                return redirect(back)
+            result = holds.hold_seats(event=event, owner=owner, seat_ids=ids, section_code=code or None)
+    except holds.SeatsUnavailable as exc:
+        messages.warning(
+            request,
+            ngettext(
+                "Sorry, someone else took one of your seats a moment ago. It is now shown as taken; pick another.",
+                "Sorry, someone else took %(count)d of your seats a moment ago. They are now shown as taken; "
+                "pick others.",
+                len(exc.unavailable),
+            )
+            % {"count": len(exc.unavailable)},
+        )
+        return redirect(back)
+    except holds.NotEnoughSeats:
+        messages.warning(
+            request, _("There are not that many tickets left together here. Try fewer or another section.")
+        )
+        return redirect(back)
+    except holds.LimitReached as exc:
+        messages.warning(
+            request,
+            _("You already have the most tickets allowed for this event (%(max)d).")
+            % {"max": event.max_tickets_per_order}
+            if not exc.extra.get("allowed")
+            else _("You can add only %(n)d more tickets for this event.") % {"n": exc.extra["allowed"]},
+        )
+        return redirect(back)
+    except holds.HoldError as exc:
+        messages.error(request, _("We could not hold these tickets: %(why)s") % {"why": exc.detail})
+        return redirect(back)
+    except Busy:
+        messages.warning(request, _("Lots of fans are choosing right now. Please try again in a second."))
+        return redirect(back)
+    return redirect("inventory:cart", order_id=result.order_id)
+
+
+def event_url(event: Event) -> str:
+    return reverse("inventory:event_detail", args=[event.slug])
+
+
+def cart(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = selectors.order_for_owner(order_id, request.fan_id)  # type: ignore[attr-defined]
+    if order is None:
+        raise Http404("No such order")
+    lines = selectors.order_lines(order)
+    now = timezone.now()
+    expired = order.status == OrderStatus.HELD and order.expires_at is not None and order.expires_at <= now
+    return render(
+        request,
+        "inventory/cart.html",
+        {
+            "order": order,
+            "event": order.event,
+            "lines": lines,
+            "expired": expired or order.status == OrderStatus.EXPIRED,
+            "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
+            "refresh": order.status in (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING) and not expired,
+        },
+    )
+
+
+@require_POST
+def release(request: HttpRequest, order_id: str) -> HttpResponse:
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    order = selectors.order_for_owner(order_id, owner)
+    if order is None:
+        raise Http404("No such order")
+    try:
+        holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
+    except holds.HoldError as exc:
+        messages.error(request, exc.detail)
+        return redirect("inventory:cart", order_id=order.pk)
+    except Busy:
+        messages.warning(request, _("Lots of fans are choosing right now. Please try again in a second."))
+        return redirect("inventory:cart", order_id=order.pk)
+    messages.success(request, _("Your tickets were released."))
+    return redirect(event_url(order.event))

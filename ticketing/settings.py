@@ -120,7 +120,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "inventory-sweep-expired-locks": {
+        "task": "inventory.sweep_expired_locks",
+        "schedule": float(envint("INVENTORY_SWEEP_SECONDS", 5, minimum=1)),
+        "options": {"expires": 10},
+    },
+}
 
 # --- Auth, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,3 +168,7 @@ STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
 # Section availability on event pages and the catalog API is the same for
 # every fan: computed once per this many seconds per event (0 = always fresh).
 AVAILABILITY_CACHE_SECONDS = envint("AVAILABILITY_CACHE_SECONDS", 2, minimum=0)
+# Inventory row-lock wait before a request gives up with 503 + Retry-After.
+INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50)
+# Seat-map availability is shared by every fan for this long (0: no cache).
+INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minimum=0)
