@@ -158,4 +158,15 @@ FAN_COOKIE_MAX_AGE = 60 * 60 * 24 * 30
 READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
 # Dotted path of the store's door check (inventory/access.py); the waiting
 # room sets it to its pass check. Empty: the store is open.
-STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
+STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.passes.store_access_check")
+
+# --- Waiting room (queueroom; docs/waiting-room.md) -------------------------
+# Keys that sign store passes and queue tokens. The first signs; all verify,
+# so a new key is rotated in by putting it first and dropping the old one
+# after the longest pass lifetime. Defaults to one derived from SECRET_KEY.
+QUEUE_PASS_KEYS = envlist("QUEUE_PASS_KEYS", []) or [f"derived:{SECRET_KEY}"]
+QUEUE_OFFER_TTL_SECONDS = envint("QUEUE_OFFER_TTL_SECONDS", 120, minimum=10)
+QUEUE_LEASE_IDLE_SECONDS = envint("QUEUE_LEASE_IDLE_SECONDS", 600, minimum=30)
+QUEUE_LEASE_MAX_SECONDS = envint("QUEUE_LEASE_MAX_SECONDS", 1800, minimum=60)
+QUEUE_GRACE_SECONDS = envint("QUEUE_GRACE_SECONDS", 300, minimum=30)
+QUEUE_TICK_SECONDS = 1.0

@@ -1,0 +1,40 @@
+"""Waiting-room fixtures: real Redis under this run's key prefix, cleaned after each test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.core import signing
+
+from queueroom import redis_scripts as rs
+from queueroom import selectors, services
+
+
+@pytest.fixture(autouse=True)
+def _clean_queue_state() -> Iterator[None]:
+    services._setup_cache.clear()
+    selectors._by_slug.clear()
+    yield
+    services._setup_cache.clear()
+    selectors._by_slug.clear()
+    c = rs.client()
+    keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
+    for i in range(0, len(keys), 500):
+        c.delete(*keys[i : i + 500])
+
+
+@pytest.fixture
+def now() -> float:
+    return float(int(time.time()))
+
+
+def signed_fan_cookie(fan_id: str) -> str:
+    from django.conf import settings
+
+    return signing.get_cookie_signer(salt=settings.FAN_COOKIE_NAME + "fan-identity").sign(fan_id)
+
+
+def join_many(event, count: int, *, now: float, prefix: str = "fan") -> list[services.QueueStatus]:  # type: ignore[no-untyped-def]
+    return [services.join(event=event, fan_id=f"{prefix}-{i}", now=now)[0] for i in range(count)]
