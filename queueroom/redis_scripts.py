@@ -34,7 +34,8 @@ import redis.asyncio as aredis
 from django.conf import settings
 
 JOIN = """
--- KEYS: fan key, lane hash. ARGV: base, lane, bind, now
+-- KEYS: fan key, lane hash, meta. ARGV: base, lane, bind, now
+if redis.call('HGET', KEYS[3], 'closed') == '1' then return {-1, '', ''} end
 local existing = redis.call('GET', KEYS[1])
 if existing then
   local sep = string.find(existing, ':', 1, true)

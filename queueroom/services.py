@@ -194,8 +194,6 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
     bind = passes.browser_binding(fan_id)
     b = rs.base(event.pk)
     c = rs.client()
-    if c.hget(f"{b}meta", "closed") == "1":
-        return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
     fan_key = f"{b}f:{bind}"
     lane_id = setup.general.id
     if code:
@@ -203,9 +201,11 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
         if existing is None:
             lane_id = _use_code(event, code)
     pipe = c.pipeline(transaction=False)
-    rs.run("join", [fan_key, f"{b}L{lane_id}"], [b, lane_id, bind, now], pipe=pipe)
+    rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now], pipe=pipe)
     pipe.sadd(rs.active_key(), event.pk)
     (created, got_lane, ticket), _ = pipe.execute()
+    if created == -1:
+        return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
     if code and lane_id != setup.general.id and (not created or int(got_lane) != lane_id):
         PresaleCode.objects.filter(lane_id=lane_id, code=code.strip(), used__gt=0).update(used=F("used") - 1)
     token = passes.sign_token(passes.QueueToken(event.pk, int(got_lane), int(ticket)))
@@ -364,6 +364,8 @@ def set_admission(*, event: Event, rate_per_minute: int | None = None, max_in_st
         changes["max_in_store"] = max(1, max_in_store)
     if changes:
         Event.objects.filter(pk=event.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(event, name, value)
         forget_setup(event.pk)
 
 

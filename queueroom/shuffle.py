@@ -1,6 +1,6 @@
 """The pre-queue shuffle: a keyed permutation of ticket numbers 1..m.
 
-A balanced Feistel network over the smallest even number of bits that holds
+A balanced Feistel network (keyed BLAKE2b rounds) over the smallest even number of bits that holds
 m, with cycle walking to stay inside 1..m, is a bijection for any key, so
 nothing is lost or duplicated, and it needs no O(m) rewrite: the place of
 ticket n is computed on demand (status, WebSocket), and the admitter asks
@@ -12,7 +12,6 @@ this with `python manage.py verify_shuffle`.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 ROUNDS = 6
 
@@ -33,8 +32,9 @@ class Permutation:
         self.mask = (1 << self.half) - 1
 
     def _f(self, round_: int, value: int) -> int:
-        digest = hmac.new(self.key, b"%d:%d" % (round_, value), hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") & self.mask
+        # Keyed BLAKE2b is a PRF, and several times cheaper than HMAC here.
+        digest = hashlib.blake2b(b"%d:%d" % (round_, value), key=self.key, digest_size=8).digest()
+        return int.from_bytes(digest, "big") & self.mask
 
     def _encrypt(self, x: int) -> int:
         left, right = x >> self.half, x & self.mask
