@@ -150,6 +150,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")}},
 }
 
 # --- Product ----------------------------------------------------------------
