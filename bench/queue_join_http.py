@@ -64,7 +64,10 @@ def main() -> None:
             stop(proc)
         lat.sort()
         ok = counts.get(201, 0)
-        p = lambda q: lat[int(q * (len(lat) - 1))] * 1000  # noqa: E731
+
+        def p(q: float, lat: list[float] = lat) -> float:
+            return lat[int(q * (len(lat) - 1))] * 1000
+
         print(
             f"{kind:>8}: {ok / elapsed:7.0f} joins/s  (statuses {counts}; latency p50 {p(0.5):.1f} ms, "
             f"p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms)"

@@ -10,7 +10,6 @@ missed updates and server memory per connection.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -73,9 +72,10 @@ async def run(kind: str, n: int, seconds: float, event, doc, tokens) -> None:  #
         try:
             async for raw in ws:
                 now = time.time()
-                m = json.loads(raw)
-                if measuring and m.get("updated_at"):
-                    delays.append(now - m["updated_at"])
+                # Cheaper than json.loads: the client shares the 2 cores.
+                at = raw.rfind('"updated_at": ')
+                if measuring and at > 0:
+                    delays.append(now - float(raw[at + 14 : raw.index("}", at)]))
                     received[i] += 1
         except Exception:  # noqa: S110 - closed at the end
             pass

@@ -19,14 +19,14 @@ import logging
 import math
 import time
 import weakref
-from http import cookies
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core import signing
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 from queueroom import passes, services
 
@@ -39,20 +39,11 @@ def fan_id_from_scope(scope: dict[str, Any]) -> str | None:
     """The fan identity from the signed cookie (inventory.identity), if any."""
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            jar = cookies.SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except cookies.CookieError:
-                return None
-            morsel = jar.get(settings.FAN_COOKIE_NAME)
-            if morsel is None:
-                return None
-            try:
-                return signing.get_cookie_signer(salt=settings.FAN_COOKIE_NAME + "fan-identity").unsign(
-                    morsel.value, max_age=settings.FAN_COOKIE_MAX_AGE
-                )
-            except signing.BadSignature:
-                return None
+            request = HttpRequest()
+            request.COOKIES = parse_cookie(value.decode("latin-1"))
+            return request.get_signed_cookie(
+                settings.FAN_COOKIE_NAME, default=None, salt="fan-identity", max_age=settings.FAN_COOKIE_MAX_AGE
+            )
     return None
 
 

@@ -21,3 +21,9 @@ def published_event(slug: str) -> Event | None:
     event = inventory_selectors.published_events().filter(slug=slug).first()
     _by_slug[slug] = (mono + _TTL, event)
     return event
+
+
+def peek_published_event(slug: str) -> Event | None:
+    """The cached event, or None when it is not cached (never touches the database)."""
+    hit = _by_slug.get(slug)
+    return hit[1] if hit and hit[0] > time.monotonic() else None

@@ -225,18 +225,9 @@ def _parse_token(token: str) -> passes.QueueToken:
         raise QueueError(404, "not_found", "No such place in a queue.") from exc
 
 
-def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True, claim: bool = True) -> QueueStatus:
-    """Where the token's fan stands. Counts as a heartbeat; an offer is
-    claimed (the store lease opens and the pass is issued) when the caller is
-    the browser that joined."""
-    t = _parse_token(token)
-    ticket_key, lane_key, gone_key, meta_key = _keys(t.event_id, t.lane_id, t.ticket)
-    row = rs.run("status", [ticket_key, lane_key, gone_key, meta_key], [now, 1 if heartbeat else 0])
-    if row is None:
-        raise QueueError(404, "not_found", "No such place in a queue.")
-    fan, _seen, st, oexp, sid, cap, seq, front, opened, m, key, ema, paused, closed, waiting, gone = row
-    setup = cached_setup(t.event_id)
-    out = QueueStatus(
+def _status_base(token: str, t: passes.QueueToken, row: list[Any], now: float) -> QueueStatus:
+    seq, paused, waiting = row[6], row[12], row[14]
+    return QueueStatus(
         token=token,
         status=WAITING,
         ws_url=f"/ws/queue/{token}/",
@@ -246,31 +237,81 @@ def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True
         total_waiting=int(waiting or seq or 0),
         updated_at=now,
     )
+
+
+def _gone_range(t: passes.QueueToken, row: list[Any]) -> tuple[int, int] | None:
+    """The places to count leavers in, when some may be ahead of this ticket."""
+    front, opened, m, key, gone = row[7], row[8], row[9], row[10], row[15]
+    if row[2] != "W" or opened != "1" or not int(gone):
+        return None
+    place = place_of(t.ticket, m=int(m or 0), key_hex=key)
+    front_int = int(front or 0)
+    return (front_int + 1, place - 1) if place - front_int > 1 else None
+
+
+def _fan_free_status(
+    out: QueueStatus, t: passes.QueueToken, row: list[Any], setup: QueueSetup, now: float, gone_ahead: int
+) -> QueueStatus:
+    """Status of a ticket that is not offered or admitted (no claim, no pass)."""
+    st, seq, front, opened, m, key, ema, closed = row[2], row[6], row[7], row[8], row[9], row[10], row[11], row[13]
+    if st != "W":
+        return _closed(out, _CLOSED_REASONS.get(st, "closed"))
+    if closed == "1":
+        return _closed(out, "sold_out")
+    if opened != "1":
+        out.status = PRE_QUEUE
+        out.total_waiting = int(seq or 0)
+        lane = setup.lane(t.lane_id)
+        out.eta_seconds = max(int(lane.opens_at - now), 0) if lane else None
+        return out
+    front_int = int(front or 0)
+    place = place_of(t.ticket, m=int(m or 0), key_hex=key)
+    ahead = max(place - front_int - 1 - gone_ahead, 0)
+    out.place, out.ahead, out.position = place, ahead, ahead + 1
+    per_second = float(ema or 0) or setup.rate_per_minute / 60
+    out.eta_seconds, out.eta_range = eta(ahead, per_second)
+    out.poll_after_seconds = max(2, min(20, out.eta_seconds // 10))
+    return out
+
+
+def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True, claim: bool = True) -> QueueStatus:
+    """Where the token's fan stands. Counts as a heartbeat; an offer is
+    claimed (the store lease opens and the pass is issued) when the caller is
+    the browser that joined."""
+    t = _parse_token(token)
+    ticket_key, lane_key, gone_key, meta_key = _keys(t.event_id, t.lane_id, t.ticket)
+    row = rs.run("status", [ticket_key, lane_key, gone_key, meta_key], [now, 1 if heartbeat else 0])
+    if row is None:
+        raise QueueError(404, "not_found", "No such place in a queue.")
+    fan, st, oexp, sid, cap = row[0], row[2], row[3], row[4], row[5]
+    setup = cached_setup(t.event_id)
+    out = _status_base(token, t, row, now)
     mine = bool(fan_id) and passes.browser_binding(fan_id or "") == fan
     if st == "O":
         if float(oexp) <= now:
-            st = "E"
-        elif claim and mine:
-            got = rs.run(
-                "claim",
-                [ticket_key, f"{rs.base(t.event_id)}offers", f"{rs.base(t.event_id)}leases"],
-                [
-                    now,
-                    fan,
-                    secrets.token_urlsafe(12),
-                    _setting("QUEUE_LEASE_IDLE_SECONDS"),
-                    _setting("QUEUE_LEASE_MAX_SECONDS"),
-                    f"{t.lane_id}:{t.ticket}",
-                ],
-            )
-            st = got[0]
-            if st == "A":
-                sid, cap = got[1], got[2]
-        else:
+            return _closed(out, "offer_expired")
+        if not (claim and mine):
             out.status = OFFERED
             out.poll_after_seconds = 2
             out.store_url = store_url(setup.slug)
             return out
+        got = rs.run(
+            "claim",
+            [ticket_key, f"{rs.base(t.event_id)}offers", f"{rs.base(t.event_id)}leases"],
+            [
+                now,
+                fan,
+                secrets.token_urlsafe(12),
+                _setting("QUEUE_LEASE_IDLE_SECONDS"),
+                _setting("QUEUE_LEASE_MAX_SECONDS"),
+                f"{t.lane_id}:{t.ticket}",
+            ],
+        )
+        st = got[0]
+        if st == "A":
+            sid, cap = got[1], got[2]
+        else:
+            return _closed(out, _CLOSED_REASONS.get(st, "closed"))
     if st == "A":
         if float(cap) <= now:
             return _closed(out, "session_ended")
@@ -282,27 +323,59 @@ def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True
                 passes.StorePass(t.event_id, t.lane_id, t.ticket, sid, out.pass_expires_at, fan)
             )
         return out
-    if st != "W":
-        return _closed(out, _CLOSED_REASONS.get(st, "closed"))
-    if closed == "1":
-        return _closed(out, "sold_out")
-    if opened != "1":
-        out.status = PRE_QUEUE
-        out.total_waiting = int(seq or 0)
-        lane = setup.lane(t.lane_id)
-        out.eta_seconds = max(int(lane.opens_at - now), 0) if lane else None
-        return out
-    m_int, front_int = int(m or 0), int(front or 0)
-    place = place_of(t.ticket, m=m_int, key_hex=key)
-    gone_ahead = 0
-    if int(gone) and place - front_int > 1:
-        gone_ahead = rs.client().zcount(gone_key, front_int + 1, place - 1)
-    ahead = max(place - front_int - 1 - gone_ahead, 0)
-    out.place, out.ahead, out.position = place, ahead, ahead + 1
-    per_second = float(ema or 0) or setup.rate_per_minute / 60
-    out.eta_seconds, out.eta_range = eta(ahead, per_second)
-    out.poll_after_seconds = max(2, min(20, out.eta_seconds // 10))
-    return out
+    span = _gone_range(t, row)
+    gone_ahead = rs.client().zcount(gone_key, *span) if span else 0
+    return _fan_free_status(out, t, row, setup, now, gone_ahead)
+
+
+# --- async hot paths (queueroom.fastpath) ---------------------------------------
+
+
+def peek_setup(event_id: int) -> QueueSetup | None:
+    """The cached setup, or None (never touches the database)."""
+    hit = _setup_cache.get(event_id)
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+async def astatus(*, token: str, now: float) -> QueueStatus | None:
+    """status() for async servers, for tickets that are not offered or
+    admitted; None means "ask status()" (claims and passes stay sync)."""
+    t = _parse_token(token)
+    setup = peek_setup(t.event_id)
+    if setup is None:
+        return None
+    ticket_key, lane_key, gone_key, meta_key = _keys(t.event_id, t.lane_id, t.ticket)
+    row = await rs.arun("status", [ticket_key, lane_key, gone_key, meta_key], [now, 1])
+    if row is None:
+        raise QueueError(404, "not_found", "No such place in a queue.")
+    if row[2] in ("O", "A"):
+        return None
+    span = _gone_range(t, row)
+    gone_ahead = await rs.async_client()[0].zcount(gone_key, *span) if span else 0
+    return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead)
+
+
+async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus, bool] | None:
+    """join() without a presale code for async servers; None means "call
+    join()" (which is idempotent, so the fallback is always safe)."""
+    setup = peek_setup(event_id)
+    if setup is None:
+        return None
+    bind = passes.browser_binding(fan_id)
+    b = rs.base(event_id)
+    lane_id = setup.general.id
+    c, scripts = rs.async_client()
+    async with c.pipeline(transaction=False) as pipe:
+        await scripts["join"](
+            keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now], client=pipe
+        )
+        pipe.sadd(rs.active_key(), event_id)
+        (created, got_lane, ticket), _ = await pipe.execute()
+    if created == -1:
+        return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
+    token = passes.sign_token(passes.QueueToken(event_id, int(got_lane), int(ticket)))
+    s = await astatus(token=token, now=now)
+    return None if s is None else (s, bool(created))
 
 
 def _closed(out: QueueStatus, reason: str) -> QueueStatus:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.core import signing
+from django.http import HttpResponse
 
 from queueroom import redis_scripts as rs
 from queueroom import selectors, services
@@ -31,9 +31,12 @@ def now() -> float:
 
 
 def signed_fan_cookie(fan_id: str) -> str:
+    """The fan_id cookie value inventory.identity would set for ``fan_id``."""
     from django.conf import settings
 
-    return signing.get_cookie_signer(salt=settings.FAN_COOKIE_NAME + "fan-identity").sign(fan_id)
+    response = HttpResponse()
+    response.set_signed_cookie(settings.FAN_COOKIE_NAME, fan_id, salt="fan-identity")
+    return response.cookies[settings.FAN_COOKIE_NAME].value
 
 
 def join_many(event, count: int, *, now: float, prefix: str = "fan") -> list[services.QueueStatus]:  # type: ignore[no-untyped-def]
