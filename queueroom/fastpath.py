@@ -124,6 +124,7 @@ class QueueFastPath:
 
 async def _send(send: Send, response: JsonResponse) -> None:
     headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in response.items()]
+    headers.append((b"Content-Length", str(len(response.content)).encode()))
     for cookie in response.cookies.values():
         headers.append((b"Set-Cookie", cookie.output(header="").strip().encode("ascii")))
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})

@@ -200,16 +200,32 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
         existing = c.get(fan_key)
         if existing is None:
             lane_id = _use_code(event, code)
-    pipe = c.pipeline(transaction=False)
-    rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now], pipe=pipe)
-    pipe.sadd(rs.active_key(), event.pk)
-    (created, got_lane, ticket), _ = pipe.execute()
+    res = rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now])
+    _mark_active(event.pk)
+    created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
         return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
     if code and lane_id != setup.general.id and (not created or int(got_lane) != lane_id):
         PresaleCode.objects.filter(lane_id=lane_id, code=code.strip(), used__gt=0).update(used=F("used") - 1)
-    token = passes.sign_token(passes.QueueToken(event.pk, int(got_lane), int(ticket)))
-    return status(token=token, fan_id=fan_id, now=now), bool(created)
+    t = passes.QueueToken(event.pk, int(got_lane), int(ticket))
+    token = passes.sign_token(t)
+    row = res[3:]
+    if row[2] in ("O", "A"):  # an existing place with an offer or a lease: claim it if due
+        return status(token=token, fan_id=fan_id, now=now), False
+    span = _gone_range(t, row)
+    gone_ahead = c.zcount(f"{b}L{t.lane_id}:gone", *span) if span else 0
+    return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead), bool(created)
+
+
+_active_until: dict[int, float] = {}
+
+
+def _mark_active(event_id: int) -> None:
+    """Tell the admitter this event has a queue (at most every few seconds per process)."""
+    mono = time.monotonic()
+    if _active_until.get(event_id, 0) < mono:
+        rs.client().sadd(rs.active_key(), event_id)
+        _active_until[event_id] = mono + _SETUP_TTL
 
 
 def eta(ahead: int, per_second: float) -> tuple[int, tuple[int, int]]:
@@ -365,17 +381,21 @@ async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus,
     b = rs.base(event_id)
     lane_id = setup.general.id
     c, scripts = rs.async_client()
-    async with c.pipeline(transaction=False) as pipe:
-        await scripts["join"](
-            keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now], client=pipe
-        )
-        pipe.sadd(rs.active_key(), event_id)
-        (created, got_lane, ticket), _ = await pipe.execute()
+    res = await scripts["join"](keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now])
+    if _active_until.get(event_id, 0) < time.monotonic():
+        await c.sadd(rs.active_key(), event_id)
+        _active_until[event_id] = time.monotonic() + _SETUP_TTL
+    created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
         return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
-    token = passes.sign_token(passes.QueueToken(event_id, int(got_lane), int(ticket)))
-    s = await astatus(token=token, now=now)
-    return None if s is None else (s, bool(created))
+    row = res[3:]
+    if row[2] in ("O", "A"):
+        return None
+    t = passes.QueueToken(event_id, int(got_lane), int(ticket))
+    token = passes.sign_token(t)
+    span = _gone_range(t, row)
+    gone_ahead = await c.zcount(f"{b}L{t.lane_id}:gone", *span) if span else 0
+    return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead), bool(created)
 
 
 def _closed(out: QueueStatus, reason: str) -> QueueStatus:

@@ -15,6 +15,7 @@ from queueroom import selectors, services
 @pytest.fixture(autouse=True)
 def _clean_queue_state() -> Iterator[None]:
     services._setup_cache.clear()
+    services._active_until.clear()
     selectors._by_slug.clear()
     yield
     services._setup_cache.clear()
