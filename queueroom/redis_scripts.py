@@ -35,8 +35,9 @@ from django.conf import settings
 
 JOIN = """
 -- KEYS: fan key, lane hash, meta. ARGV: base, lane, bind, now
--- Returns {created, lane, n, <the STATUS row of the place>}: one round trip per join.
-if redis.call('HGET', KEYS[3], 'closed') == '1' then return {-1, '', ''} end
+-- Returns "created|lane|n|<the STATUS row of the place>" (one string parses much faster
+-- than a 19-element array): one round trip per join.
+if redis.call('HGET', KEYS[3], 'closed') == '1' then return '-1||' end
 local now = tonumber(ARGV[4])
 local created, lane, n = 0, nil, nil
 local existing = redis.call('GET', KEYS[1])
@@ -63,8 +64,12 @@ if t[3] == 'W' then redis.call('HSET', tk, 'seen', ARGV[4]) end
 local l = redis.call('HMGET', lk, 'seq', 'front', 'opened', 'm', 'key', 'ema')
 local m = redis.call('HMGET', KEYS[3], 'paused', 'closed', 'waiting')
 local gone = redis.call('ZCARD', lk .. ':gone')
-return {created, lane, n, t[1], t[2], t[3], t[4], t[5], t[6], l[1], l[2], l[3], l[4], l[5], l[6],
-        m[1], m[2], m[3], gone}
+local out = {created, lane, n, t[1], t[2], t[3], t[4], t[5], t[6], l[1], l[2], l[3], l[4], l[5], l[6],
+             m[1], m[2], m[3], gone}
+for i = 1, 19 do
+  if not out[i] then out[i] = '' end
+end
+return table.concat(out, '|')
 """
 
 STATUS = """

@@ -10,7 +10,7 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -96,10 +96,26 @@ class QueueStatus:
     store_url: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["pass"] = data.pop("store_pass")
-        if data["pass"] is None:
-            del data["pass"], data["pass_expires_at"]
+        data = {
+            "token": self.token,
+            "status": self.status,
+            "position": self.position,
+            "ahead": self.ahead,
+            "total_waiting": self.total_waiting,
+            "eta_seconds": self.eta_seconds,
+            "eta_range": list(self.eta_range) if self.eta_range else None,
+            "ws_url": self.ws_url,
+            "poll_after_seconds": self.poll_after_seconds,
+            "paused": self.paused,
+            "reason": self.reason,
+            "lane": self.lane,
+            "ticket": self.ticket,
+            "place": self.place,
+            "updated_at": self.updated_at,
+            "store_url": self.store_url,
+        }
+        if self.store_pass is not None:
+            data["pass"], data["pass_expires_at"] = self.store_pass, self.pass_expires_at
         return data
 
 
@@ -200,7 +216,7 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
         existing = c.get(fan_key)
         if existing is None:
             lane_id = _use_code(event, code)
-    res = rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now])
+    res = _join_row(rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now]))
     _mark_active(event.pk)
     created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
@@ -215,6 +231,16 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
     span = _gone_range(t, row)
     gone_ahead = c.zcount(f"{b}L{t.lane_id}:gone", *span) if span else 0
     return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead), bool(created)
+
+
+def _join_row(raw: str) -> list[Any]:
+    """The join script's reply: created, lane, ticket, then the status row
+    (empty strings are Redis nils)."""
+    parts: list[Any] = [x or None for x in raw.split("|")]
+    parts[0] = int(parts[0] or 0)
+    if len(parts) > 18:
+        parts[18] = int(parts[18] or 0)
+    return parts
 
 
 _active_until: dict[int, float] = {}
@@ -381,7 +407,9 @@ async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus,
     b = rs.base(event_id)
     lane_id = setup.general.id
     c, scripts = rs.async_client()
-    res = await scripts["join"](keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now])
+    res = _join_row(
+        await scripts["join"](keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now])
+    )
     if _active_until.get(event_id, 0) < time.monotonic():
         await c.sadd(rs.active_key(), event_id)
         _active_until[event_id] = time.monotonic() + _SETUP_TTL
