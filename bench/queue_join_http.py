@@ -49,6 +49,13 @@ async def load(port: int, path: str) -> tuple[dict[int, int], list[float], float
     return counts, lat, time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (includes the 1 s warm-up: a slight overestimate)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     setup_django()
     event = bench_event()
@@ -59,7 +66,9 @@ def main() -> None:
         port = free_port()
         proc = start_server(kind, port, {"DB_POOL": "1"})
         try:
+            cpu_before = cpu_seconds(proc.pid)
             counts, lat, elapsed = asyncio.run(load(port, f"/api/v1/events/{event.slug}/queue/"))
+            cpu = cpu_seconds(proc.pid) - cpu_before
         finally:
             stop(proc)
         lat.sort()
@@ -70,7 +79,8 @@ def main() -> None:
 
         print(
             f"{kind:>8}: {ok / elapsed:7.0f} joins/s  (statuses {counts}; latency p50 {p(0.5):.1f} ms, "
-            f"p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms)"
+            f"p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms); server CPU {cpu * 1000 / max(ok, 1):.2f} ms/join "
+            f"= {ok / max(cpu, 1e-9):.0f} joins per CPU-second; load average {os.getloadavg()[0]:.1f}"
         )
     print("redis-benchmark on the same machine (-q -n 100000 -c 50):")
     out = subprocess.run(
@@ -79,7 +89,8 @@ def main() -> None:
         text=True,
         check=False,
     )
-    print("  " + "\n  ".join(line.strip().split("\r")[-1] for line in out.stdout.strip().splitlines()))
+    lines = [line.strip().split("\r")[-1] for line in out.stdout.strip().splitlines()]
+    print("  " + "\n  ".join(line for line in lines if "requests per second" in line))
 
 
 if __name__ == "__main__":

@@ -131,15 +131,7 @@ class QueueHub:
             await asyncio.sleep(HEARTBEAT_EVERY)
             tokens = [c.token for conns in self.by_event.values() for c in conns if c.live]
             if tokens:
-                await sync_to_async(_heartbeat_all, thread_sensitive=False)(tokens, time.time())
-
-
-def _heartbeat_all(tokens: list[str], now: float) -> None:
-    for token in tokens:
-        try:
-            services.heartbeat(token=token, now=now)
-        except services.QueueError:
-            continue
+                await sync_to_async(services.heartbeat_many, thread_sensitive=False)(tokens=tokens, now=time.time())
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, QueueHub] = weakref.WeakKeyDictionary()

@@ -448,6 +448,23 @@ def heartbeat(*, token: str, now: float) -> str | None:
     )
 
 
+def heartbeat_many(*, tokens: list[str], now: float) -> None:
+    """heartbeat() for many places in pipelined batches (the WebSocket hub's
+    connections, once a minute)."""
+    idle = _setting("QUEUE_LEASE_IDLE_SECONDS")
+    c = rs.client()
+    for start in range(0, len(tokens), 500):
+        pipe = c.pipeline(transaction=False)
+        for token in tokens[start : start + 500]:
+            try:
+                t = passes.verify_token(token)
+            except passes.PassInvalid:
+                continue
+            ticket_key, _, _, _ = _keys(t.event_id, t.lane_id, t.ticket)
+            rs.run("heartbeat", [ticket_key, f"{rs.base(t.event_id)}leases"], [now, idle], pipe=pipe)
+        pipe.execute()
+
+
 def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     """Give up the place (or end the store session); the fan may join again, at the back."""
     t = _parse_token(token)

@@ -170,3 +170,14 @@ def test_lanes_share_admissions_by_weight_and_presale_codes_are_limited(future_e
     doc = services.tick(event=future_event, now=t + 1)
     shares = {lane_id: lane_doc["admitted"] for lane_id, lane_doc in doc["lanes"].items()}
     assert shares[str(lane.pk)] == 3 and sum(shares.values()) == 4
+
+
+def test_pipelined_heartbeats_keep_places(small_event, now, settings) -> None:
+    _set(small_event, admission_rate_per_minute=60, max_in_store=100)
+    _open(small_event, now)
+    fans = join_many(small_event, 3, now=now)
+    later = now + settings.QUEUE_GRACE_SECONDS + 10
+    services.heartbeat_many(tokens=[f.token for f in fans[1:]] + ["forged.1.1.x"], now=later - 5)
+    services.tick(event=small_event, now=later)
+    assert services.status(token=fans[0].token, fan_id=None, now=later).reason == "no_heartbeat"
+    assert services.status(token=fans[1].token, fan_id=None, now=later, claim=False).status == services.OFFERED
