@@ -53,7 +53,14 @@ async def test_joins_through_the_fast_path_match_the_django_view(small_event, mo
     # Presale codes and bad bodies still go to Django.
     bad = await _post(path, body=b"{nope")
     assert (bad["status"], json.loads(bad["body"])["error"]) == (400, "malformed_json")
-    # The cookie set by the fast path is the fan identity Django reads too.
+    # Polling the place while waiting is answered on the event loop too, with the same shape.
+    from ticketing.asgi import application
+
+    polled = await HttpCommunicator(
+        application, "GET", f"/api/v1/queue/{first['token']}/", headers=[(b"host", b"127.0.0.1")]
+    ).get_response(timeout=10)
+    assert polled["status"] == 200
+    assert json.loads(polled["body"]).keys() == first.keys()
     status = await sync_to_async(services.status)(token=first["token"], fan_id=None, now=0)
-    assert status.ticket == first["ticket"]
+    assert status.ticket == json.loads(polled["body"])["ticket"] == first["ticket"]
     await sync_to_async(connections.close_all)()
