@@ -80,13 +80,22 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
+def drop_queue(event) -> None:  # type: ignore[no-untyped-def]
+    """Delete the event's queue keys (the benches leave nothing behind in a shared Redis)."""
+    from queueroom import redis_scripts as rs
+
+    c = rs.client()
+    keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
+    for i in range(0, len(keys), 1000):
+        c.delete(*keys[i : i + 1000])
+
+
 def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[no-untyped-def]
     """A published event on sale now, with a fresh queue (its Redis keys deleted)."""
     from django.utils import timezone
 
     from inventory.models import Event
     from inventory.services.demo import SMALL, build_event, build_venue
-    from queueroom import redis_scripts as rs
 
     event = Event.objects.filter(slug="bench-queue").first()
     if event is None:
@@ -103,10 +112,7 @@ def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[n
         )
     Event.objects.filter(pk=event.pk).update(admission_rate_per_minute=rate, max_in_store=max_in_store)
     event.refresh_from_db()
-    c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
-    for i in range(0, len(keys), 1000):
-        c.delete(*keys[i : i + 1000])
+    drop_queue(event)
     return event
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from _common import bench_event, free_port, setup_django, start_server, stop
+from _common import bench_event, drop_queue, free_port, setup_django, start_server, stop
 
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
 DURATION = float(os.environ.get("DURATION", "10"))
@@ -82,6 +82,7 @@ def main() -> None:
             f"p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms); server CPU {cpu * 1000 / max(ok, 1):.2f} ms/join "
             f"= {ok / max(cpu, 1e-9):.0f} joins per CPU-second; load average {os.getloadavg()[0]:.1f}"
         )
+    drop_queue(event)
     print("redis-benchmark on the same machine (-q -n 100000 -c 50):")
     out = subprocess.run(
         ["redis-benchmark", "-q", "-n", "100000", "-c", "50", "-t", "incr,set,get", "-P", "1"],

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from _common import bench_event, fill_queue, free_port, setup_django, start_server, stop
+from _common import bench_event, drop_queue, fill_queue, free_port, setup_django, start_server, stop
 
 TICK_EVERY = 2.0
 
@@ -173,7 +173,11 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 2 * n + 1000)), hard))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    run(kind, n, seconds, *prepare(n))
+    event, doc, tokens = prepare(n)
+    try:
+        run(kind, n, seconds, event, doc, tokens)
+    finally:
+        drop_queue(event)
 
 
 if __name__ == "__main__":

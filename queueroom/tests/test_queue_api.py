@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from inventory.access import StoreAccessDenied, ensure_store_access
 from queueroom import passes, services
@@ -99,3 +100,28 @@ def test_promoter_sees_live_figures_and_can_pause(small_event, promoter_client) 
     assert "Queue now" in page and "Open offers" in page
     promoter_client.post("/admin/inventory/event/", {"action": "pause_queue", "_selected_action": [small_event.pk]})
     assert small_event.queue_config.paused
+
+
+def test_waiting_page_shows_the_pre_queue_countdown_and_commitment(future_event, fan) -> None:  # type: ignore[no-untyped-def]
+    url = f"/events/{future_event.slug}/queue/"
+    fan.post(url)
+    page = fan.get(url).content.decode()
+    assert "q-prequeue" in page
+    assert services.load_setup(future_event).general.commitment in page
+    assert 'data-seconds="' in page
+
+
+def test_waiting_page_tells_waiting_fans_when_the_event_sells_out(small_event, fan) -> None:  # type: ignore[no-untyped-def]
+    from inventory.models import InventoryItem, ItemStatus, Order, OrderStatus
+
+    url = f"/events/{small_event.slug}/queue/"
+    services.tick(event=small_event, now=time.time() - 1)
+    fan.post(url)
+    sold_at = timezone.now()
+    order = Order.objects.create(event=small_event, owner="x", status=OrderStatus.PAID, paid_at=sold_at)
+    InventoryItem.objects.filter(event=small_event).update(
+        status=ItemStatus.SOLD, sold_to="x", sold_at=sold_at, order=order
+    )
+    services.tick(event=small_event, now=time.time())
+    page = fan.get(url).content.decode()
+    assert "q-closed" in page and 'content="20"' not in page
