@@ -134,6 +134,15 @@ redis.call('DEL', KEYS[5])
 return 'ok'
 """
 
+END_SESSION = """
+-- KEYS: ticket, leases. ARGV: session id
+local t = redis.call('HMGET', KEYS[1], 'st', 'sid')
+if t[1] ~= 'A' or t[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'st', 'D')
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
 # One tick of one event. Reads everything first and aborts on a changed
 # front (compare-and-set), so two admitters can never admit the same place,
 # and a repeated tick id is a no-op (idempotent ticks).
@@ -328,6 +337,7 @@ _SCRIPTS = {
     "claim": CLAIM,
     "heartbeat": HEARTBEAT,
     "leave": LEAVE,
+    "end_session": END_SESSION,
     "tick": TICK,
     "leader": LEADER,
     "release": RELEASE,

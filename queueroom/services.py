@@ -486,6 +486,17 @@ def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     return status(token=token, fan_id=fan_id, now=now, heartbeat=False, claim=False)
 
 
+def end_session(*, store_pass: passes.StorePass) -> bool:
+    """End the store session a pass belongs to (order paid, fan left the
+    store): its place in the store goes to the next fan on the next tick.
+    Idempotent; False when there was no live session. The pass itself stays
+    valid until it expires (no revocation list on the hot path)."""
+    b = rs.base(store_pass.event_id)
+    ticket_key, _, _, _ = _keys(store_pass.event_id, store_pass.lane_id, store_pass.ticket)
+    got = rs.run("end_session", [ticket_key, f"{b}leases"], [store_pass.session_id])
+    return got == 1
+
+
 # --- promoter -----------------------------------------------------------------
 
 

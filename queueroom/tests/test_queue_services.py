@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderStatus
-from queueroom import services
+from queueroom import passes, services
 from queueroom.models import Lane, PresaleCode
 from queueroom.shuffle import Permutation
 from queueroom.tests.conftest import join_many
@@ -181,3 +181,17 @@ def test_pipelined_heartbeats_keep_places(small_event, now, settings) -> None:
     services.tick(event=small_event, now=later)
     assert services.status(token=fans[0].token, fan_id=None, now=later).reason == "no_heartbeat"
     assert services.status(token=fans[1].token, fan_id=None, now=later, claim=False).status == services.OFFERED
+
+
+def test_ending_a_store_session_frees_its_place_once(small_event, now) -> None:
+    _set(small_event, admission_rate_per_minute=6000, max_in_store=1)
+    _open(small_event, now)
+    a, b = join_many(small_event, 2, now=now)
+    services.tick(event=small_event, now=now + 1)
+    admitted = services.status(token=a.token, fan_id="fan-0", now=now + 1)
+    claims = passes.verify_pass(admitted.store_pass or "", event_id=small_event.pk, fan_id="fan-0", now=now + 1)
+    assert services.tick(event=small_event, now=now + 2)["admitted"] == 0
+    assert services.end_session(store_pass=claims) is True
+    assert services.end_session(store_pass=claims) is False
+    assert services.tick(event=small_event, now=now + 3)["admitted"] == 1
+    assert services.status(token=a.token, fan_id="fan-0", now=now + 3).reason == "session_ended"
