@@ -88,6 +88,7 @@ def drop_queue(event) -> None:  # type: ignore[no-untyped-def]
     keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
     for i in range(0, len(keys), 1000):
         c.delete(*keys[i : i + 1000])
+    c.srem(rs.active_key(), event.pk)
 
 
 def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[no-untyped-def]
