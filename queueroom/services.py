@@ -310,6 +310,7 @@ def _fan_free_status(
     place = place_of(t.ticket, m=int(m or 0), key_hex=key)
     ahead = max(place - front_int - 1 - gone_ahead, 0)
     out.place, out.ahead, out.position = place, ahead, ahead + 1
+    out.total_waiting = max(out.total_waiting, ahead + 1)  # the count is from the last tick
     per_second = float(ema or 0) or setup.rate_per_minute / 60
     out.eta_seconds, out.eta_range = eta(ahead, per_second)
     out.poll_after_seconds = max(2, min(20, out.eta_seconds // 10))
