@@ -102,3 +102,19 @@ def test_the_store_door_refuses_requests_without_a_valid_pass(small_event) -> No
     request.fan_id = "fan-b"  # type: ignore[attr-defined]
     with pytest.raises(StoreAccessDenied):
         ensure_store_access(request, small_event)
+
+
+@pytest.mark.django_db
+def test_grant_store_pass_lets_a_test_client_through_the_store_door(small_event, fan) -> None:  # type: ignore[no-untyped-def]
+    from queueroom.testing import grant_store_pass
+
+    token = grant_store_pass(fan, small_event)
+    request = RequestFactory().get("/store/")
+    request.COOKIES[passes.pass_cookie_name(small_event.pk)] = token
+    fan_cookie = fan.cookies["fan_id"].value
+    from django.http import HttpRequest
+
+    probe = HttpRequest()
+    probe.COOKIES = {"fan_id": fan_cookie}
+    request.fan_id = probe.get_signed_cookie("fan_id", salt="fan-identity")  # type: ignore[attr-defined]
+    ensure_store_access(request, small_event)
