@@ -86,3 +86,19 @@ async def test_a_forged_token_is_refused(small_event) -> None:  # type: ignore[n
     communicator = _communicator("1.1.1.forged", "ws-x")
     connected, code = await communicator.connect()
     assert not connected
+
+
+async def test_waiting_fans_are_told_at_once_when_the_event_sells_out(small_event) -> None:  # type: ignore[no-untyped-def]
+    t0 = time.time()
+    await sync_to_async(services.tick)(event=small_event, now=t0 - 2)
+    await sync_to_async(services.cached_setup)(small_event.pk)
+    joined, _ = await sync_to_async(services.join)(event=small_event, fan_id="ws-late", now=t0 - 2)
+    communicator = _communicator(joined.token, "ws-late")
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=5))["status"] == "WAITING"
+    doc = await sync_to_async(services.state_document)(small_event.pk)
+    await _publish({**doc, "closed": True, "t": t0})
+    closed = await communicator.receive_json_from(timeout=5)
+    assert (closed["status"], closed["reason"]) == ("CLOSED", "sold_out")
+    await communicator.disconnect()
+    await sync_to_async(connections.close_all)()
