@@ -387,6 +387,8 @@ def cmd_run() -> int:
             env.get("CELERY_CONCURRENCY", "2"),
         ],
     )
+    # The waiting room's admitter: one tick per second, leader-elected (queueroom).
+    sup.start("admit", [str(VENV_PY), "manage.py", "run_admitter"])
     sup.start(
         "beat",
         [str(VENV / "bin" / "celery"), "-A", "ticketing", "beat", "-l", "INFO", "-s", str(VAR / "celerybeat-schedule")],

@@ -156,6 +156,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")}},
 }
 
 # --- Product ----------------------------------------------------------------
@@ -164,7 +165,6 @@ FAN_COOKIE_MAX_AGE = 60 * 60 * 24 * 30
 READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
 # Dotted path of the store's door check (inventory/access.py); the waiting
 # room sets it to its pass check. Empty: the store is open.
-STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "")
 # Section availability on event pages and the catalog API is the same for
 # every fan: computed once per this many seconds per event (0 = always fresh).
 AVAILABILITY_CACHE_SECONDS = envint("AVAILABILITY_CACHE_SECONDS", 2, minimum=0)
@@ -172,3 +172,15 @@ AVAILABILITY_CACHE_SECONDS = envint("AVAILABILITY_CACHE_SECONDS", 2, minimum=0)
 INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50)
 # Seat-map availability is shared by every fan for this long (0: no cache).
 INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minimum=0)
+STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.passes.store_access_check")
+
+# --- Waiting room (queueroom; docs/waiting-room.md) -------------------------
+# Keys that sign store passes and queue tokens. The first signs; all verify,
+# so a new key is rotated in by putting it first and dropping the old one
+# after the longest pass lifetime. Defaults to one derived from SECRET_KEY.
+QUEUE_PASS_KEYS = envlist("QUEUE_PASS_KEYS", []) or [f"derived:{SECRET_KEY}"]
+QUEUE_OFFER_TTL_SECONDS = envint("QUEUE_OFFER_TTL_SECONDS", 120, minimum=10)
+QUEUE_LEASE_IDLE_SECONDS = envint("QUEUE_LEASE_IDLE_SECONDS", 600, minimum=30)
+QUEUE_LEASE_MAX_SECONDS = envint("QUEUE_LEASE_MAX_SECONDS", 1800, minimum=60)
+QUEUE_GRACE_SECONDS = envint("QUEUE_GRACE_SECONDS", 300, minimum=30)
+QUEUE_TICK_SECONDS = 1.0

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from inventory.urls import api_urlpatterns as inventory_api
+from queueroom.urls import api_urlpatterns as queue_api
 from ticketing import api, health
 
 admin.site.site_header = "Ticketing · promoters"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((inventory_api, "inventory_api"))),
+    path("api/v1/", include((queue_api, "queue_api"))),
+    path("", include("queueroom.urls")),
     path("", include("inventory.urls")),
 ]
 

@@ -1,0 +1,133 @@
+"""Shared set-up for the waiting-room benchmarks: Django, a bench event, a
+private Redis when a clean INFO commandstats is needed, server processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def setup_django(*, redis_url: str | None = None, prefix: str = "bench") -> None:
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("REDIS_KEY_PREFIX", prefix)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def private_redis() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_server(kind: str, port: int, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {"LOG_LEVEL": "WARNING", **os.environ, **(env_extra or {})}
+    if kind == "uvicorn":
+        cmd = [str(VENV_BIN / "uvicorn"), "ticketing.asgi:application", "--port", str(port), "--log-level", "warning"]
+        cmd += ["--no-access-log", "--ws", os.environ.get("UVICORN_WS", "auto")]
+    else:
+        cmd = [str(VENV_BIN / "daphne"), "-p", str(port), "-v", "0", "ticketing.asgi:application"]
+    if os.environ.get("PROFILE_SERVER"):
+        cmd = [str(VENV_BIN / "python"), "-m", "cProfile", "-o", os.environ["PROFILE_SERVER"], *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    wait_port(port)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def drop_queue(event) -> None:  # type: ignore[no-untyped-def]
+    """Delete the event's queue keys (the benches leave nothing behind in a shared Redis)."""
+    from queueroom import redis_scripts as rs
+
+    c = rs.client()
+    keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
+    for i in range(0, len(keys), 1000):
+        c.delete(*keys[i : i + 1000])
+    c.srem(rs.active_key(), event.pk)
+
+
+def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[no-untyped-def]
+    """A published event on sale now, with a fresh queue (its Redis keys deleted)."""
+    from django.utils import timezone
+
+    from inventory.models import Event
+    from inventory.services.demo import SMALL, build_event, build_venue
+
+    event = Event.objects.filter(slug="bench-queue").first()
+    if event is None:
+        venue = build_venue("sala-bench", {"name": "Sala Bench", "city": "Madrid"}, SMALL)
+        now = timezone.now()
+        event, _ = build_event(
+            venue=venue,
+            plans=SMALL,
+            slug="bench-queue",
+            name="Bench",
+            starts_at=now + dt.timedelta(days=60),
+            presale_opens_at=None,
+            sale_opens_at=now - dt.timedelta(minutes=1),
+        )
+    Event.objects.filter(pk=event.pk).update(admission_rate_per_minute=rate, max_in_store=max_in_store)
+    event.refresh_from_db()
+    drop_queue(event)
+    return event
+
+
+def fill_queue(event, count: int, *, now: float) -> None:  # type: ignore[no-untyped-def]
+    """``count`` fans join, pipelined 1,000 at a time (the join script itself)."""
+    from queueroom import passes, services
+    from queueroom import redis_scripts as rs
+
+    lane = services.load_setup(event).general.id
+    b = rs.base(event.pk)
+    c = rs.client()
+    for start in range(0, count, 1000):
+        pipe = c.pipeline(transaction=False)
+        for i in range(start, min(count, start + 1000)):
+            bind = passes.browser_binding(f"bench-{i}")
+            rs.run("join", [f"{b}f:{bind}", f"{b}L{lane}", f"{b}meta"], [b, lane, bind, now], pipe=pipe)
+        pipe.execute()

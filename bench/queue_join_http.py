@@ -1,0 +1,98 @@
+"""Benchmark 1: joins per second through the HTTP API (POST
+/api/v1/events/{slug}/queue/), one server process, load client on the same
+box, each request a new browser (so each is a real join). Prints
+redis-benchmark on the same machine for scale."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from _common import bench_event, drop_queue, free_port, setup_django, start_server, stop
+
+CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
+DURATION = float(os.environ.get("DURATION", "10"))
+
+
+async def client(port: int, path: str, stop_at: float, counts: dict[int, int], lat: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        writer.write(request)
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        lat.append(time.perf_counter() - started)
+        counts[status] = counts.get(status, 0) + 1
+    writer.close()
+
+
+async def load(port: int, path: str) -> tuple[dict[int, int], list[float], float]:
+    counts: dict[int, int] = {}
+    lat: list[float] = []
+    # Warm up (connections, caches), then measure.
+    await asyncio.gather(*(client(port, path, time.perf_counter() + 1, {}, []) for _ in range(8)))
+    started = time.perf_counter()
+    stop_at = started + DURATION
+    await asyncio.gather(*(client(port, path, stop_at, counts, lat) for _ in range(CONCURRENCY)))
+    return counts, lat, time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (includes the 1 s warm-up: a slight overestimate)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    setup_django()
+    event = bench_event()
+    servers = sys.argv[1:] or ["daphne", "uvicorn"]
+    print(f"Joins through HTTP, {CONCURRENCY} keep-alive connections, {DURATION:.0f} s, one server process")
+    for kind in servers:
+        bench_event()
+        port = free_port()
+        proc = start_server(kind, port, {"DB_POOL": "1"})
+        try:
+            cpu_before = cpu_seconds(proc.pid)
+            counts, lat, elapsed = asyncio.run(load(port, f"/api/v1/events/{event.slug}/queue/"))
+            cpu = cpu_seconds(proc.pid) - cpu_before
+        finally:
+            stop(proc)
+        lat.sort()
+        ok = counts.get(201, 0)
+
+        def p(q: float, lat: list[float] = lat) -> float:
+            return lat[int(q * (len(lat) - 1))] * 1000
+
+        print(
+            f"{kind:>8}: {ok / elapsed:7.0f} joins/s  (statuses {counts}; latency p50 {p(0.5):.1f} ms, "
+            f"p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms); server CPU {cpu * 1000 / max(ok, 1):.2f} ms/join "
+            f"= {ok / max(cpu, 1e-9):.0f} joins per CPU-second; load average {os.getloadavg()[0]:.1f}"
+        )
+    drop_queue(event)
+    print("redis-benchmark on the same machine (-q -n 100000 -c 50):")
+    out = subprocess.run(
+        ["redis-benchmark", "-q", "-n", "100000", "-c", "50", "-t", "incr,set,get", "-P", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line.strip().split("\r")[-1] for line in out.stdout.strip().splitlines()]
+    print("  " + "\n  ".join(line for line in lines if "requests per second" in line))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The waiting room's JSON API (docs/waiting-room.md): join, status, heartbeat,
+leave, and the per-event state document for cacheable polling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from queueroom import passes, selectors, services
+from ticketing.api import ApiError, error_response, json_body
+
+
+def status_response(request: HttpRequest, s: services.QueueStatus, *, status: int = 200) -> JsonResponse:
+    response = JsonResponse(s.as_dict(), status=status)
+    if s.store_pass and s.pass_expires_at:
+        set_pass_cookie(response, s)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def set_pass_cookie(response: HttpResponse, s: services.QueueStatus) -> None:
+    assert s.token and s.store_pass and s.pass_expires_at
+    event_id = passes.verify_token(s.token).event_id
+    response.set_cookie(
+        passes.pass_cookie_name(event_id),
+        s.store_pass,
+        max_age=max(int(s.pass_expires_at - time.time()), 0),
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+
+
+def _fail(exc: services.QueueError) -> JsonResponse:
+    return error_response(exc.status, exc.code, exc.detail)
+
+
+@csrf_exempt  # no ambient authority: the place is keyed by the fan cookie, and joining twice is a no-op
+@require_POST
+def join(request: HttpRequest, slug: str) -> JsonResponse:
+    event = selectors.published_event(slug)
+    if event is None:
+        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+    body: dict[str, Any] = {}
+    if request.body:
+        try:
+            body = json_body(request)
+        except ApiError as exc:
+            return exc.response()
+    code = body.get("code", "")
+    if not isinstance(code, str) or len(code) > 40:
+        return error_response(400, "invalid_code", "code must be a string of at most 40 characters.")
+    try:
+        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=time.time())  # type: ignore[attr-defined]
+    except services.QueueError as exc:
+        return _fail(exc)
+    return status_response(request, s, status=201 if created else 200)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "DELETE"])
+def place(request: HttpRequest, token: str) -> JsonResponse:
+    fan_id = request.fan_id  # type: ignore[attr-defined]
+    try:
+        if request.method == "DELETE":
+            s = services.leave(token=token, fan_id=fan_id, now=time.time())
+        else:
+            s = services.status(token=token, fan_id=fan_id, now=time.time())
+    except services.QueueError as exc:
+        return _fail(exc)
+    return status_response(request, s)
+
+
+@csrf_exempt
+@require_POST
+def heartbeat(request: HttpRequest, token: str) -> JsonResponse:
+    try:
+        st = services.heartbeat(token=token, now=time.time())
+    except services.QueueError as exc:
+        return _fail(exc)
+    if st is None:
+        return error_response(404, "not_found", "No such place in a queue.")
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+@cache_control(public=True, max_age=1)
+def state(request: HttpRequest, slug: str) -> JsonResponse:
+    """The same document for everyone: clients derive their position from
+    their place (GET status) and the lane's front."""
+    event = selectors.published_event(slug)
+    if event is None:
+        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+    doc = services.state_document(event.pk)
+    if doc is None:
+        return error_response(404, "no_queue", "This event has no queue yet.")
+    return JsonResponse(doc)

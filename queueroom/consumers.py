@@ -1,0 +1,331 @@
+"""Live queue positions over WebSocket, with a process-local fan-out.
+
+The admitter publishes one state document per event per tick to the channel
+layer group of the event. Each server process (event loop) holds ONE layer
+channel in those groups (QueueHub) and writes every local connection its own
+position derived from the document. Consumers do not join groups themselves:
+Channels would then run one handler per consumer per tick, each behind a
+thread hop, which measured 330-550 µs per message (see docs/performance.md).
+
+Consumers hold no truth: on connect they subscribe first, then send a
+snapshot read from Redis, so a reconnect always resyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import math
+import time
+import weakref
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
+
+from queueroom import passes, services
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 60.0
+
+
+def fan_id_from_scope(scope: dict[str, Any]) -> str | None:
+    """The fan identity from the signed cookie (inventory.identity), if any."""
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            request = HttpRequest()
+            request.COOKIES = parse_cookie(value.decode("latin-1"))
+            return request.get_signed_cookie(
+                settings.FAN_COOKIE_NAME, default=None, salt="fan-identity", max_age=settings.FAN_COOKIE_MAX_AGE
+            )
+    return None
+
+
+class _LaneView:
+    """Per tick and lane, what every connection of the lane shares."""
+
+    __slots__ = ("gone", "behind_front", "per_second", "template")
+
+    def __init__(self, doc: dict[str, Any], lane: dict[str, Any]) -> None:
+        self.gone = lane["gone"]
+        self.behind_front = max(lane["seq"] - lane["front"], 1)
+        self.per_second = max(lane["per_second"] or doc["rate_per_minute"] / 60, 1 / 60)
+        head = json.dumps({"type": "queue.state", "status": services.WAITING})[:-1]
+        tail = json.dumps({"paused": doc["paused"], "reason": None, "updated_at": doc["t"]})[1:]
+        self.template = (
+            head
+            + ', "position": %d, "ahead": %d, "total_waiting": '
+            + str(int(doc["waiting"]))
+            + ', "eta_seconds": %d, "eta_range": [%d, %d], '
+            + tail
+        )
+
+
+class QueueHub:
+    """One per event loop: one channel-layer subscription per event with
+    local connections, and the loop that fans each tick out to them."""
+
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.by_event: dict[int, set[QueueConsumer]] = {}
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
+        self.messages = 0
+
+    async def register(self, consumer: QueueConsumer) -> None:
+        async with self._lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("queuehub.")
+                self._reader = asyncio.ensure_future(self._read())
+                self._beat = asyncio.ensure_future(self._heartbeats())
+            conns = self.by_event.get(consumer.event_id)
+            if conns is None:
+                conns = self.by_event[consumer.event_id] = set()
+                await self.layer.group_add(services.group_name(consumer.event_id), self.channel)
+            conns.add(consumer)
+
+    async def unregister(self, consumer: QueueConsumer) -> None:
+        async with self._lock:
+            conns = self.by_event.get(consumer.event_id)
+            if conns is None:
+                return
+            conns.discard(consumer)
+            if not conns:
+                del self.by_event[consumer.event_id]
+                await self.layer.group_discard(services.group_name(consumer.event_id), self.channel)
+
+    async def _read(self) -> None:
+        assert self.channel is not None
+        while True:
+            message = await self.layer.receive(self.channel)
+            if message.get("type") != "queue.tick":
+                continue
+            doc = message["state"]
+            self.messages += 1
+            started = time.perf_counter()
+            local = list(self.by_event.get(int(doc["event"]), ()))
+            # The loop allocates a few objects per connection; with tens of
+            # thousands of connections alive, the cyclic GC would otherwise run
+            # full collections over all of them in the middle of the fan-out.
+            # Nothing here makes cycles, so collect after it instead.
+            paused_gc = gc.isenabled()
+            gc.disable()
+            try:
+                for consumer in local:
+                    try:
+                        await consumer.on_tick(doc)
+                    except Exception:  # one broken socket must not stop the fan-out
+                        log.exception("queue fan-out to one connection failed")
+            finally:
+                if paused_gc:
+                    gc.enable()
+            log.debug(
+                "fan-out of event %s to %d connections: %.1f ms (%.1f ms after the tick)",
+                doc["event"],
+                len(local),
+                (time.perf_counter() - started) * 1000,
+                (time.time() - doc["t"]) * 1000,
+            )
+
+    async def _heartbeats(self) -> None:
+        # Connected fans keep their places: one pipelined batch per process.
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY)
+            tokens = [c.token for conns in self.by_event.values() for c in conns if c.live]
+            if tokens:
+                await sync_to_async(services.heartbeat_many, thread_sensitive=False)(tokens=tokens, now=time.time())
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, QueueHub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> QueueHub:
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = QueueHub()
+    return found
+
+
+class QueueConsumer(AsyncWebsocketConsumer):
+    # No channel per consumer: the hub is the only subscriber in this process.
+    channel_layer_alias = "queueroom-hub-only"
+
+    token: str
+    event_id: int
+    live = False
+
+    async def connect(self) -> None:
+        self.token = self.scope["url_route"]["kwargs"]["token"]
+        try:
+            parsed = passes.verify_token(self.token)
+        except passes.PassInvalid:
+            await self.close(code=4404)
+            return
+        self.event_id, self.lane_id, self.ticket = parsed.event_id, parsed.lane_id, parsed.ticket
+        self.fan_id = fan_id_from_scope(self.scope)
+        self.place: int | None = None
+        self.claiming = False
+        self.finished = False
+        self.pending: dict[str, Any] | None = None
+        self.synced = False
+        await self.accept()
+        # Subscribe first, then the snapshot: no tick can fall in between.
+        await hub().register(self)
+        self.live = True
+        now = time.time()
+        try:
+            snapshot = await sync_to_async(services.status, thread_sensitive=False)(
+                token=self.token, fan_id=self.fan_id, now=now
+            )
+        except services.QueueError:
+            await self.close(code=4404)
+            return
+        await self._send_status(snapshot)
+        self.synced = True
+        if self.pending is not None and self.pending["t"] > now:
+            await self.on_tick(self.pending)
+        self.pending = None
+
+    async def disconnect(self, code: int) -> None:
+        if self.live:
+            self.live = False
+            await hub().unregister(self)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Anything from the client is a heartbeat; "resync" asks for a snapshot.
+        now = time.time()
+        snapshot = await sync_to_async(services.status, thread_sensitive=False)(
+            token=self.token, fan_id=self.fan_id, now=now
+        )
+        if text_data and "resync" in text_data:
+            await self._send_status(snapshot)
+
+    async def _send_status(self, s: services.QueueStatus) -> None:
+        if s.status == services.ADMITTED and s.store_pass:
+            self.finished = True
+            await self.send(
+                text_data=json.dumps(
+                    {
+                        "type": "queue.offered",
+                        "pass": s.store_pass,
+                        "expires_at": s.pass_expires_at,
+                        "store_url": s.store_url,
+                    }
+                )
+            )
+            return
+        if s.status == services.CLOSED:
+            self.finished = True
+        if s.place is not None:
+            self.place = s.place
+        await self.send(
+            text_data=json.dumps(
+                {
+                    "type": "queue.state",
+                    "status": s.status,
+                    "position": s.position,
+                    "ahead": s.ahead,
+                    "total_waiting": s.total_waiting,
+                    "eta_seconds": s.eta_seconds,
+                    "eta_range": s.eta_range,
+                    "paused": s.paused,
+                    "reason": s.reason,
+                    "updated_at": s.updated_at,
+                }
+            )
+        )
+
+    async def on_tick(self, doc: dict[str, Any]) -> None:
+        """Called by the hub for every tick of this connection's event."""
+        if not self.synced:
+            self.pending = doc
+            return
+        if self.finished or self.claiming:
+            return
+        lane = doc["lanes"].get(str(self.lane_id))
+        if lane is None:
+            return
+        if doc["closed"]:
+            self.finished = True
+            await self._state(doc, status=services.CLOSED, reason="sold_out")
+            return
+        if not lane["opened"]:
+            await self._state(
+                doc, status=services.PRE_QUEUE, eta=max(int(lane["opens_at"] - doc["t"]), 0), total=lane["seq"]
+            )
+            return
+        if self.place is None:
+            self.place = services.place_of(self.ticket, m=lane["m"], key_hex=lane["key"])
+        front = lane["front"]
+        if self.place <= front:
+            # Our turn came this tick (or we were skipped): ask Redis once.
+            self.claiming = True
+            asyncio.ensure_future(self._claim())
+            return
+        view = doc["_views"].get(self.lane_id) if "_views" in doc else None
+        if view is None:
+            view = doc.setdefault("_views", {})[self.lane_id] = _LaneView(doc, lane)
+        raw = self.place - front - 1
+        # Leavers ahead are known exactly only to Redis; the broadcast carries
+        # their count beyond the front, so prorate it (exact on GET status).
+        ahead = raw - round(view.gone * raw / view.behind_front) if view.gone else raw
+        if ahead < 0:
+            ahead = 0
+        eta = ahead / view.per_second
+        # The hot path: thousands of these per tick per process, so no dict
+        # building, no json.dumps and no consumer dispatch layers.
+        await self.base_send(
+            {
+                "type": "websocket.send",
+                "text": view.template % (ahead + 1, ahead, int(eta), int(eta * 0.8), math.ceil(eta * 1.3)),
+            }
+        )
+
+    async def _state(
+        self,
+        doc: dict[str, Any],
+        *,
+        status: str,
+        ahead: int | None = None,
+        eta: int | None = None,
+        eta_range: tuple[int, int] | None = None,
+        total: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        await self.send(
+            text_data=json.dumps(
+                {
+                    "type": "queue.state",
+                    "status": status,
+                    "position": None if ahead is None else ahead + 1,
+                    "ahead": ahead,
+                    "total_waiting": doc["waiting"] if total is None else total,
+                    "eta_seconds": eta,
+                    "eta_range": eta_range,
+                    "paused": doc["paused"],
+                    "reason": reason,
+                    "updated_at": doc["t"],
+                }
+            )
+        )
+
+    async def _claim(self) -> None:
+        try:
+            s = await sync_to_async(services.status, thread_sensitive=False)(
+                token=self.token, fan_id=self.fan_id, now=time.time()
+            )
+            await self._send_status(s)
+        except services.QueueError:
+            self.finished = True
+        finally:
+            self.claiming = False

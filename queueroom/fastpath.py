@@ -1,0 +1,131 @@
+"""Raw-ASGI handling of the two hottest waiting-room requests.
+
+When a sale opens, hundreds of thousands of browsers join at once and then
+poll. Through Django's ASGI handler each request costs two thread hops
+(sync middleware, request signals) and ~6 ms of CPU on this machine
+(docs/performance.md), capping one process near 150 joins/s. Here:
+
+    POST /api/v1/events/{slug}/queue/   without a body or with {} (no presale code)
+    GET  /api/v1/queue/{token}/         while waiting (not offered, not admitted)
+
+are answered on the event loop with asyncio Redis, with the same JSON, the
+same fan cookie and the same host check as the Django views (queueroom.api).
+Everything else, including every case these do not cover (cold caches,
+presale codes, offers, passes, errors), falls through to Django, whose view
+is the reference behaviour.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.http.request import split_domain_port, validate_host
+
+from inventory.identity import new_fan_id
+from queueroom import selectors, services
+from queueroom.consumers import fan_id_from_scope
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JOIN = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/$")
+PLACE = re.compile(r"^/api/v1/queue/(?P<token>[\w.\-]+)/$")
+_MAX_BODY = 4096
+
+
+def _host_ok(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            domain, _ = split_domain_port(value.decode("latin-1"))
+            return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+    return False
+
+
+class QueueFastPath:
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _host_ok(scope):
+            path, method = scope["path"], scope["method"]
+            if method == "POST" and (match := JOIN.match(path)):
+                handled, receive = await self._join(scope, receive, send, match["slug"])
+                if handled:
+                    return
+            elif method == "GET" and (match := PLACE.match(path)):
+                if await self._place(scope, send, match["token"]):
+                    return
+        await self.app(scope, receive, send)
+
+    async def _join(self, scope: Scope, receive: Receive, send: Send, slug: str) -> tuple[bool, Receive]:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body") or len(body) > _MAX_BODY:
+                break
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        if body.strip() not in (b"", b"{}"):
+            return False, replay  # presale code or bad input: the Django view decides
+        event = selectors.peek_published_event(slug)
+        if event is None:
+            return False, replay
+        fan_id = fan_id_from_scope(scope)
+        new_fan = fan_id is None
+        fan_id = fan_id or new_fan_id()
+        try:
+            result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=time.time())
+        except services.QueueError:
+            return False, replay
+        if result is None:
+            return False, replay
+        status, created = result
+        response = JsonResponse(status.as_dict(), status=201 if created else 200)
+        response["Cache-Control"] = "no-store"
+        if new_fan:
+            response.set_signed_cookie(
+                settings.FAN_COOKIE_NAME,
+                fan_id,
+                salt="fan-identity",
+                max_age=settings.FAN_COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        await _send(send, response)
+        return True, replay
+
+    async def _place(self, scope: Scope, send: Send, token: str) -> bool:
+        try:
+            status = await services.astatus(token=token, now=time.time())
+        except services.QueueError:
+            return False
+        if status is None:
+            return False
+        response = JsonResponse(status.as_dict())
+        response["Cache-Control"] = "no-store"
+        await _send(send, response)
+        return True
+
+
+async def _send(send: Send, response: JsonResponse) -> None:
+    headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in response.items()]
+    headers.append((b"Content-Length", str(len(response.content)).encode()))
+    for cookie in response.cookies.values():
+        headers.append((b"Set-Cookie", cookie.output(header="").strip().encode("ascii")))
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})

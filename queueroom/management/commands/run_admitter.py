@@ -1,0 +1,59 @@
+"""The admitter: one tick per second for every event with a queue.
+
+Run one or more (`make run` starts one); a leader lock in Redis lets exactly
+one of them tick at a time, and the others take over within seconds if it
+dies. Each tick's state document is published once per event to the channel
+layer, where each server process fans it out to its own WebSockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from queueroom import services
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the waiting room's admission loop (one tick per second, leader-elected)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--ticks", type=int, default=0, help="Stop after this many seconds (0: run forever).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        asyncio.run(self._loop(owner, options["ticks"]))
+
+    async def _loop(self, owner: str, ticks: int) -> None:
+        layer = get_channel_layer()
+        done = 0
+        self.stdout.write(f"admitter {owner} running")
+        try:
+            while not ticks or done < ticks:
+                now = time.time()
+                try:
+                    docs = await sync_to_async(_cycle, thread_sensitive=True)(owner, now)
+                    for doc in docs:
+                        await layer.group_send(services.group_name(doc["event"]), {"type": "queue.tick", "state": doc})
+                except Exception:
+                    log.exception("admission tick failed; retrying next second")
+                done += 1
+                await asyncio.sleep(max(0.0, 1.0 - (time.time() % 1.0)))
+        finally:
+            await sync_to_async(services.release_leadership)(owner=owner)
+
+
+def _cycle(owner: str, now: float) -> list[dict[str, Any]]:
+    close_old_connections()
+    return services.admission_cycle(owner=owner, now=now)

@@ -1,0 +1,44 @@
+"""Waiting-room fixtures: real Redis under this run's key prefix, cleaned after each test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.http import HttpResponse
+
+from queueroom import redis_scripts as rs
+from queueroom import selectors, services
+
+
+@pytest.fixture(autouse=True)
+def _clean_queue_state() -> Iterator[None]:
+    services._setup_cache.clear()
+    services._active_until.clear()
+    selectors._by_slug.clear()
+    yield
+    services._setup_cache.clear()
+    selectors._by_slug.clear()
+    c = rs.client()
+    keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
+    for i in range(0, len(keys), 500):
+        c.delete(*keys[i : i + 500])
+
+
+@pytest.fixture
+def now() -> float:
+    return float(int(time.time()))
+
+
+def signed_fan_cookie(fan_id: str) -> str:
+    """The fan_id cookie value inventory.identity would set for ``fan_id``."""
+    from django.conf import settings
+
+    response = HttpResponse()
+    response.set_signed_cookie(settings.FAN_COOKIE_NAME, fan_id, salt="fan-identity")
+    return response.cookies[settings.FAN_COOKIE_NAME].value
+
+
+def join_many(event, count: int, *, now: float, prefix: str = "fan") -> list[services.QueueStatus]:  # type: ignore[no-untyped-def]
+    return [services.join(event=event, fan_id=f"{prefix}-{i}", now=now)[0] for i in range(count)]

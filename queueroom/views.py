@@ -1,0 +1,62 @@
+"""The waiting page: works with WebSocket updates, with polling, and with no
+JavaScript at all (meta refresh every 20 s)."""
+
+from __future__ import annotations
+
+import time
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from queueroom import api, selectors, services
+
+
+@require_http_methods(["GET", "POST"])
+def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
+    event = selectors.published_event(slug)
+    if event is None:
+        raise Http404
+    fan_id = request.fan_id  # type: ignore[attr-defined]
+    now = time.time()
+    error = ""
+    if request.method == "POST":
+        try:
+            services.join(event=event, fan_id=fan_id, code=request.POST.get("code", "")[:40], now=now)
+        except services.QueueError as exc:
+            error = exc.detail
+        else:
+            return redirect("queueroom:waiting_room", slug=slug)
+    setup = services.cached_setup(event.pk)
+    token = services.find_place(event=event, fan_id=fan_id)
+    status = None
+    if token:
+        try:
+            status = services.status(token=token, fan_id=fan_id, now=now)
+        except services.QueueError:
+            status = None
+    progress = 0
+    if status and status.place and status.ahead is not None:
+        progress = int(100 * (status.place - status.ahead) / status.place)
+    lanes = [
+        {"name": lane.name, "commitment": lane.commitment, "opens_at": lane.opens_at, "open": now >= lane.opens_at}
+        for lane in setup.lanes
+    ]
+    state = services.state_document(event.pk) or {}
+    lane_state = state.get("lanes", {}).get(str(status.lane)) if status else None
+    context = {
+        "event": event,
+        "status": status,
+        "token": token,
+        "progress": progress,
+        "lanes": lanes,
+        "has_presale": any(lane.kind == "PRIORITY" for lane in setup.lanes),
+        "revealed_key": lane_state.get("key") if lane_state else None,
+        "error": error,
+        "refresh": status is None or status.status in ("PRE_QUEUE", "WAITING", "OFFERED"),
+    }
+    response = render(request, "queueroom/waiting_room.html", context)
+    response["Cache-Control"] = "no-store"
+    if status and status.store_pass:
+        api.set_pass_cookie(response, status)
+    return response

@@ -1,0 +1,65 @@
+// Live waiting room: WebSocket updates, polling fallback, sound + notification on our turn.
+(function () {
+  var root = document.getElementById("queue");
+  if (!root || !root.dataset.token) return;
+  var statusUrl = root.dataset.statusUrl;
+  function q(name) { return root.querySelector('[data-q="' + name + '"]'); }
+  function set(name, value) { var n = q(name); if (n && value !== null && value !== undefined) n.textContent = value; }
+  function fmt(s) { return s < 90 ? s + " s" : Math.round(s / 60) + " min"; }
+  var countdown = root.querySelector(".countdown[data-seconds]");
+  if (countdown) {
+    var end = Date.now() + 1000 * parseInt(countdown.dataset.seconds || "0", 10);
+    setInterval(function () {
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      countdown.textContent = fmt(left);
+      if (left === 0 && !countdown.dataset.done) { countdown.dataset.done = "1"; setTimeout(function () { location.reload(); }, 2500); }
+    }, 1000);
+  }
+  var notifyButton = root.querySelector(".q-notify");
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.onclick = function () { Notification.requestPermission(); notifyButton.hidden = true; };
+  }
+  var done = false;
+  function ourTurn(storeUrl) {
+    if (done) return; done = true;
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator(); osc.frequency.value = 880; osc.connect(ctx.destination);
+      osc.start(); osc.stop(ctx.currentTime + 0.4);
+    } catch (e) { /* no audio */ }
+    if ("Notification" in window && Notification.permission === "granted") {
+      try { new Notification(document.title, { body: root.dataset.turnText || "It is your turn!" }); } catch (e) { /* ignore */ }
+    }
+    // The status call sets the pass cookie (HttpOnly), then we go to the store.
+    fetch(statusUrl, { credentials: "same-origin" }).then(function () { location.href = storeUrl; });
+  }
+  function apply(m) {
+    if (m.type === "queue.offered") { ourTurn(m.store_url); return; }
+    if (m.status === "WAITING") {
+      set("position", m.position); set("ahead", m.ahead); set("total", m.total_waiting);
+      if (m.eta_range) set("eta", fmt(m.eta_range[0]) + "–" + fmt(m.eta_range[1]));
+      var bar = q("bar"); if (bar && m.position) { var place = parseInt(bar.dataset.place || m.position, 10); bar.dataset.place = place; bar.style.width = Math.round(100 * (place - m.position) / place) + "%"; }
+      set("updated", new Date().toLocaleTimeString());
+    } else if (m.status === "ADMITTED" || m.status === "OFFERED" || m.status === "CLOSED" || (m.status !== "PRE_QUEUE" && m.status !== "WAITING")) {
+      location.reload();
+    }
+  }
+  var pollTimer = null;
+  function poll() {
+    fetch(statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (m) {
+      if (m.status === "ADMITTED" && m.store_url) { ourTurn(m.store_url); return; }
+      apply(m);
+      pollTimer = setTimeout(poll, 1000 * (m.poll_after_seconds || 10));
+    }).catch(function () { pollTimer = setTimeout(poll, 10000); });
+  }
+  var retry = 1000;
+  function connect() {
+    if (!root.dataset.ws || !("WebSocket" in window)) { poll(); return; }
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws);
+    ws.onopen = function () { retry = 1000; if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; } };
+    ws.onmessage = function (e) { apply(JSON.parse(e.data)); };
+    ws.onclose = function () { if (done) return; if (!pollTimer) poll(); setTimeout(connect, retry); retry = Math.min(retry * 2, 30000); };
+  }
+  connect();
+})();
