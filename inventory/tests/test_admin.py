@@ -93,6 +93,11 @@ def test_adding_an_event_creates_its_inventory(promoter_client, small_event):
             "checkout_ttl_seconds": 900,
             "price_tiers-TOTAL_FORMS": 0,
             "price_tiers-INITIAL_FORMS": 0,
+            # Inlines the waiting room adds to the same admin page.
+            "queue_config-TOTAL_FORMS": 0,
+            "queue_config-INITIAL_FORMS": 0,
+            "queue_lanes-TOTAL_FORMS": 0,
+            "queue_lanes-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
