@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils.dateparse import parse_datetime
 
 from inventory.models import Event, PriceTier, Seat, Section, Venue
@@ -106,13 +107,12 @@ def generate_seats(
         raise CatalogError("This section already has event inventory; its seat map is frozen.")
     if replace:
         section.seats.all().delete()
-    existing_rows = (
-        section.seats.count() and section.seats.order_by("-row_index").values_list("row_index", flat=True)[0] + 1
-    )
+    last_row = section.seats.aggregate(last=Max("row_index"))["last"]
+    first_new_row = 0 if last_row is None else last_row + 1
     widest = max(seats_per_row)
     seats = []
     for offset, (label, count) in enumerate(zip(rows, seats_per_row, strict=True)):
-        row_index = int(existing_rows) + offset
+        row_index = first_new_row + offset
         indent = (widest - count) / 2
         for number in range(1, count + 1):
             seats.append(
