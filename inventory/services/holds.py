@@ -185,8 +185,9 @@ _INSERT_HOLD_SQL = """
 # The common case in one statement: free seats only (no expired lock to take
 # over, so no order to displace), the fan's cap checked in the same snapshot
 # (taken after the fan's advisory lock), then the order, its lines and the
-# audit rows. Fewer rows than asked → the caller rolls back and takes the
-# general path, which explains or handles the difference.
+# audit rows. Fewer rows than asked → the caller rolls back; when the rows the
+# statement adds about each id show the seats are simply taken, it refuses at
+# once, otherwise the general path explains or handles the difference.
 _FAST_HOLD_SQL = """
     WITH used AS (
         SELECT coalesce(sum(ticket_count), 0) AS n FROM inventory_order
@@ -227,9 +228,27 @@ _FAST_HOLD_SQL = """
         FROM claimed c
         UNION ALL
         SELECT %(now)s, %(event)s, 'order', %(order)s, NULL, '', 'HELD', %(reason)s, %(owner)s, '{}'::jsonb
+    ), seen AS (
+        SELECT i.id, i.status, i.locked_until,
+               (i.seat_id IS NOT NULL OR NOT %(seated_only)s)
+               AND (%(section)s::bigint IS NULL OR i.section_id = %(section)s::bigint) AS valid
+        FROM inventory_item i
+        WHERE i.event_id = %(event)s AND i.id = ANY(%(ids)s)
     )
-    SELECT c.id, 'AVAILABLE', NULL, c.code, c.row_label, c.number, c.place_number, NULL, c.price, c.fee, c.currency
+    SELECT c.id, 'AVAILABLE', NULL::uuid, c.code, c.row_label, c.number, c.place_number, NULL::bigint, c.price,
+           c.fee, c.currency, 'held', NULL::bigint
     FROM claimed c
+    UNION ALL
+    -- Only when the claim fell short: what this snapshot saw of each id, so a
+    -- plain "someone else has them" needs no second transaction to explain.
+    SELECT s.id, s.status, NULL::uuid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           CASE WHEN NOT s.valid THEN 'invalid'
+                WHEN s.status = 'SOLD' OR s.locked_until > %(now)s THEN 'taken'
+                WHEN s.status = 'AVAILABLE' THEN 'raced'
+                ELSE 'expired' END,
+           (SELECT n FROM used)
+    FROM seen s
+    WHERE (SELECT count(*) FROM claimed) < %(count)s
 """
 
 _PICK_FREE_SQL = """
@@ -556,6 +575,23 @@ def _fast_hold_params(
     }
 
 
+def _plainly_taken(ids: list[int], rows: list[tuple[Any, ...]], *, max_tickets: int) -> list[int]:
+    """From a short one-statement claim's rows, the requested ids that other
+    fans hold or bought, when that alone explains the shortfall: every id is
+    a valid seat, none is an expired lock to take over, and the fan's cap was
+    not the reason. Otherwise [] and the general path decides."""
+    held = {row[0] for row in rows if row[11] == "held"}
+    seen = {row[0]: row for row in rows if row[11] != "held"}
+    if set(ids) - seen.keys() or not seen:
+        return []
+    if any(row[11] in ("invalid", "expired") for row in seen.values()):
+        return []
+    used = next(iter(seen.values()))[12]
+    if used + len(ids) > max_tickets:
+        return []
+    return sorted(i for i in ids if i not in held)
+
+
 def _fast_result(event: Event, order_id: uuid.UUID, rows: list[tuple[Any, ...]], now: dt.datetime) -> Hold:
     items, total, currency = _held_items(rows)
     return Hold(
@@ -607,11 +643,15 @@ def hold_seats(
             )
             begin(cursor, fan_key=_fan_key(event, owner), then=_FAST_HOLD_SQL, params=params)
             rows = cursor.fetchall()
-            if len(rows) != len(ids):
+            held = [row for row in rows if row[11] == "held"]
+            if len(held) != len(ids):
+                taken = _plainly_taken(ids, rows, max_tickets=event.max_tickets_per_order)
+                if taken:
+                    raise SeatsUnavailable(taken)  # rolls back the partial claim
                 raise _Shortfall()
-            return _fast_result(event, order_id, rows, now)
+            return _fast_result(event, order_id, held, now)
     except _Shortfall:
-        pass  # taken, expired locks to take over, over the cap or bad ids: the general path tells which
+        pass  # expired locks to take over, over the cap or bad ids: the general path tells which
     order_id = uuid.uuid4()
     try:
         with inventory_transaction() as cursor:
@@ -731,7 +771,7 @@ def hold_best_available(
                         event=event, owner=owner, ids=sorted(picked), order_id=order_id, now=now, reason="hold_best"
                     )
                     cursor.execute(_FAST_HOLD_SQL, params)
-                    rows = cursor.fetchall()
+                    rows = [row for row in cursor.fetchall() if row[11] == "held"]
                     if len(rows) != quantity:
                         raise _Shortfall()
                     return _fast_result(event, order_id, rows, now)

@@ -54,6 +54,45 @@ def test_second_hold_on_same_seat_is_refused_and_changes_nothing(small_event):
     assert (Order.objects.count(), OrderItem.objects.count(), AuditEntry.objects.count()) == before
 
 
+def test_refusal_for_taken_seats_is_decided_in_the_claim_statement(small_event, django_assert_max_num_queries):
+    ids = seat_ids(small_event, count=3)
+    holds.hold_seats(event=small_event, owner="fan-1", seat_ids=ids[1:2])
+    holds.hold_seats(event=small_event, owner="fan-0", seat_ids=ids[2:])
+    before = (Order.objects.count(), OrderItem.objects.count(), AuditEntry.objects.count())
+    # Lock timeout + fan lock, then the claim, which also says why it fell
+    # short: no second transaction to find out. +3 for the test's SAVEPOINT,
+    # ROLLBACK TO and RELEASE (BEGIN and ROLLBACK in production).
+    with django_assert_max_num_queries(5), pytest.raises(holds.SeatsUnavailable) as refused:
+        holds.hold_seats(event=small_event, owner="fan-2", seat_ids=ids)
+    assert refused.value.unavailable == ids[1:]
+    assert statuses(ids) == ["AVAILABLE", "SOFT_LOCKED", "SOFT_LOCKED"]
+    assert (Order.objects.count(), OrderItem.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_taken_and_expired_seats_together_are_refused_naming_only_the_taken(small_event):
+    ids = seat_ids(small_event, count=2)
+    now = timezone.now()
+    expired = holds.hold_seats(event=small_event, owner="fan-1", seat_ids=ids[:1], now=now)
+    later = now + dt.timedelta(seconds=small_event.hold_ttl_seconds + 1)
+    holds.hold_seats(event=small_event, owner="fan-3", seat_ids=ids[1:], now=later)
+
+    with pytest.raises(holds.SeatsUnavailable) as refused:
+        holds.hold_seats(event=small_event, owner="fan-2", seat_ids=ids, now=later)
+
+    assert refused.value.unavailable == ids[1:]
+    # All or nothing: the expired lock was not taken over either.
+    assert Order.objects.get(pk=expired.order_id).status == OrderStatus.HELD
+    assert InventoryItem.objects.get(pk=ids[0]).order_id == expired.order_id
+
+
+def test_fan_over_the_cap_hears_about_the_cap_even_when_the_seats_are_taken(small_event):
+    ids = seat_ids(small_event, count=6)
+    holds.hold_seats(event=small_event, owner="fan-1", seat_ids=ids[:3])
+    holds.hold_seats(event=small_event, owner="fan-2", seat_ids=ids[3:5])
+    with pytest.raises(holds.LimitReached):
+        holds.hold_seats(event=small_event, owner="fan-1", seat_ids=ids[3:6])
+
+
 def test_ids_of_another_section_are_invalid(small_event):
     place = seat_ids(small_event, section="PISTA", count=1)
     with pytest.raises(holds.InvalidHold) as bad:
