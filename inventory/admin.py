@@ -286,12 +286,17 @@ class AuditInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "event", "owner", "status", "ticket_count", "total", "created_at", "expires_at")
+    list_display = ("reference", "event", "status", "ticket_count", "total", "created_at", "expires_at", "owner")
     list_filter = ("status", "event")
     search_fields = ("id", "owner")
     list_select_related = ("event",)
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [OrderItemInline, AuditInline]
+
+    @admin.display(description="order", ordering="id")
+    def reference(self, order: Order) -> str:
+        """The first 8 hex digits (the whole id is on the order's page; search takes either)."""
+        return str(order.pk)[:8]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -137,3 +137,15 @@ def test_export_venue_json(promoter_client, small_event):
     data = json.loads(response.content)
     assert data["slug"] == "sala-demo"
     assert sum(len(r["seats"]) for s in data["sections"] for r in s.get("rows", [])) == 50
+
+
+def test_order_list_shows_a_short_reference_and_finds_orders_by_it(promoter_client, small_event):
+    from inventory.services import holds
+    from inventory.tests.helpers import seat_ids
+
+    hold = holds.hold_seats(event=small_event, owner="fan-1", seat_ids=seat_ids(small_event, count=1))
+    other = holds.hold_seats(event=small_event, owner="fan-2", seat_ids=seat_ids(small_event, count=2)[1:])
+    short = str(hold.order_id)[:8]
+    body = promoter_client.get(f"/admin/inventory/order/?q={short}").content.decode()
+    assert f">{short}</a>" in body
+    assert str(other.order_id)[:8] not in body
