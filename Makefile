@@ -8,12 +8,13 @@ STACK = $(PYTHON) scripts/devstack.py
 run:        ## migrate, load the demo, run Daphne + Celery worker + beat
 	$(STACK) run
 
-test:       ## lint, migrations check, the whole pytest suite on real PostgreSQL and Redis
+test:       ## lint, type check, migrations check, the whole pytest suite on real PostgreSQL and Redis
 	$(STACK) test $(PYTEST_ARGS)
 
 lint:
 	$(STACK) exec ruff check .
 	$(STACK) exec ruff format --check .
+	$(STACK) exec mypy
 
 format:
 	$(STACK) exec ruff format .

@@ -62,7 +62,7 @@ class JsonImportMixin:
         return TemplateResponse(request, "admin/inventory/import_json.html", context)
 
 
-class SectionInline(admin.TabularInline):
+class SectionInline(admin.TabularInline[Section, Venue]):
     model = Section
     extra = 0
     fields = ("code", "name", "kind", "capacity", "sort_order", "map_x", "map_y", "seat_map")
@@ -78,7 +78,7 @@ class SectionInline(admin.TabularInline):
 
 
 @admin.register(Venue)
-class VenueAdmin(JsonImportMixin, admin.ModelAdmin):
+class VenueAdmin(JsonImportMixin, admin.ModelAdmin[Venue]):
     list_display = ("name", "city", "slug", "section_count", "capacity_total")
     search_fields = ("name", "city", "slug")
     list_filter = ("city",)
@@ -93,7 +93,7 @@ class VenueAdmin(JsonImportMixin, admin.ModelAdmin):
 
     @admin.display(description="Sections", ordering="n_sections")
     def section_count(self, obj: Venue) -> int:
-        return obj.n_sections  # type: ignore[attr-defined]
+        return int(obj.n_sections)  # type: ignore[attr-defined]
 
     @admin.display(description="Capacity")
     def capacity_total(self, obj: Venue) -> int:
@@ -106,7 +106,7 @@ class VenueAdmin(JsonImportMixin, admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(admin.ModelAdmin[Section]):
     list_display = ("code", "name", "venue", "kind", "capacity", "sort_order")
     list_filter = ("kind", "venue")
     search_fields = ("code", "name", "venue__name")
@@ -150,14 +150,14 @@ class SectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Seat)
-class SeatAdmin(admin.ModelAdmin):
+class SeatAdmin(admin.ModelAdmin[Seat]):
     list_display = ("__str__", "section", "row_label", "number", "rank")
     list_filter = ("section__venue", "section")
     search_fields = ("row_label", "section__code", "section__venue__name")
     list_select_related = ("section", "section__venue")
 
 
-class PriceTierInline(admin.TabularInline):
+class PriceTierInline(admin.TabularInline[PriceTier, Event]):
     model = PriceTier
     extra = 0
     fields = ("section", "name", "price", "fee", "currency", "description")
@@ -166,13 +166,13 @@ class PriceTierInline(admin.TabularInline):
         if db_field.name == "section":
             event_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
             if event_id:
-                venue_id = Event.objects.filter(pk=event_id).values_list("venue_id", flat=True).first()
-                kwargs["queryset"] = Section.objects.filter(venue_id=venue_id)
+                event = Event.objects.filter(pk=event_id).only("venue_id").first()
+                kwargs["queryset"] = Section.objects.filter(venue=event.venue_id) if event else Section.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Event)
-class EventAdmin(JsonImportMixin, admin.ModelAdmin):
+class EventAdmin(JsonImportMixin, admin.ModelAdmin[Event]):
     list_display = ("name", "venue", "starts_at", "sale_opens_at", "is_published", "sold", "capacity")
     list_filter = ("venue", "is_published", "starts_at")
     search_fields = ("name", "artist", "slug", "venue__name")
@@ -211,11 +211,11 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin):
 
     @admin.display(description="Sold", ordering="n_sold")
     def sold(self, obj: Event) -> int:
-        return obj.n_sold  # type: ignore[attr-defined]
+        return int(obj.n_sold)  # type: ignore[attr-defined]
 
     @admin.display(description="Inventory", ordering="n_items")
     def capacity(self, obj: Event) -> int:
-        return obj.n_items  # type: ignore[attr-defined]
+        return int(obj.n_items)  # type: ignore[attr-defined]
 
     @admin.display(description="Seats and places by status")
     def inventory_status(self, obj: Event) -> str:
@@ -248,7 +248,7 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin):
 
 
 @admin.register(InventoryItem)
-class InventoryItemAdmin(admin.ModelAdmin):
+class InventoryItemAdmin(admin.ModelAdmin[InventoryItem]):
     list_display = ("__str__", "event", "status", "locked_by", "locked_until", "order", "updated_at")
     list_filter = ("status", "event", "section")
     search_fields = ("row_label", "section__code", "locked_by", "sold_to", "order__id")
@@ -263,7 +263,7 @@ class InventoryItemAdmin(admin.ModelAdmin):
         return False
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(admin.TabularInline[OrderItem, Order]):
     model = OrderItem
     extra = 0
     can_delete = False
@@ -273,7 +273,7 @@ class OrderItemInline(admin.TabularInline):
         return False
 
 
-class AuditInline(admin.TabularInline):
+class AuditInline(admin.TabularInline[AuditEntry, Order]):
     model = AuditEntry
     extra = 0
     can_delete = False
@@ -285,7 +285,7 @@ class AuditInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = ("reference", "event", "status", "ticket_count", "total", "created_at", "expires_at", "owner")
     list_filter = ("status", "event")
     search_fields = ("id", "owner")
@@ -303,7 +303,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = ("created_at", "subject", "order", "item", "from_status", "to_status", "reason", "actor")
     list_filter = ("subject", "reason", "to_status", "event")
     search_fields = ("order__id", "actor", "reason")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from inventory.services.catalog import CatalogError, parse_row_labels, parse_seat_counts
@@ -18,7 +20,7 @@ class GenerateSeatsForm(forms.Form):
     )
     replace = forms.BooleanField(required=False, help_text="Delete the section's existing seats first.")
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.errors:
             return data

@@ -6,6 +6,7 @@ twice: see the constraints on InventoryItem and OrderItem, and docs/locking.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -124,7 +125,7 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def sale_phase(self, now: timezone.datetime | None = None) -> str:
+    def sale_phase(self, now: dt.datetime | None = None) -> str:
         """CLOSED_BEFORE, PRESALE, ON_SALE or ENDED at ``now``."""
         now = now or timezone.now()
         if self.sale_closes_at and now >= self.sale_closes_at:

@@ -36,7 +36,7 @@ def section_availability(event: Event) -> list[dict[str, Any]]:
     if ttl <= 0:
         return _section_availability(event)
     key = f"availability:{event.pk}"
-    result = cache.get(key)
+    result: list[dict[str, Any]] | None = cache.get(key)
     if result is None:
         result = _section_availability(event)
         cache.set(key, result, ttl)

@@ -4,6 +4,8 @@ Admission rate and max in store are the event's own fields."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,7 +17,7 @@ from queueroom import services
 from queueroom.models import Lane, PresaleCode, QueueConfig
 
 
-class QueueConfigInline(admin.StackedInline):
+class QueueConfigInline(admin.StackedInline[QueueConfig, Event]):
     model = QueueConfig
     can_delete = False
     extra = 0
@@ -23,7 +25,7 @@ class QueueConfigInline(admin.StackedInline):
     fields = ("paused",)
 
 
-class LaneInline(admin.TabularInline):
+class LaneInline(admin.TabularInline[Lane, Event]):
     model = Lane
     extra = 0
     fields = ("name", "kind", "weight", "commitment")
@@ -38,8 +40,12 @@ class LaneInline(admin.TabularInline):
 class QueueEventAdmin(EventAdmin):
     inlines = [*EventAdmin.inlines, QueueConfigInline, LaneInline]
     actions = [*EventAdmin.actions, "pause_queue", "resume_queue"]
-    readonly_fields = (*EventAdmin.readonly_fields, "queue_figures")
-    fieldsets = (*EventAdmin.fieldsets, ("Waiting room, live", {"fields": ("queue_figures",)}))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "queue_figures"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Event | None = None) -> list[Any]:
+        return [*super().get_fieldsets(request, obj), ("Waiting room, live", {"fields": ("queue_figures",)})]
 
     @admin.display(description="Queue now")
     def queue_figures(self, obj: Event) -> str:
@@ -83,7 +89,7 @@ admin.site.unregister(Event)
 admin.site.register(Event, QueueEventAdmin)
 
 
-class PresaleCodeInline(admin.TabularInline):
+class PresaleCodeInline(admin.TabularInline[PresaleCode, Lane]):
     model = PresaleCode
     extra = 1
     fields = ("code", "max_uses", "used")
@@ -91,7 +97,7 @@ class PresaleCodeInline(admin.TabularInline):
 
 
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(admin.ModelAdmin[Lane]):
     list_display = ("name", "event", "kind", "weight", "commitment")
     list_filter = ("kind",)
     inlines = [PresaleCodeInline]
@@ -103,7 +109,7 @@ class LaneAdmin(admin.ModelAdmin):
 
 
 @admin.register(PresaleCode)
-class PresaleCodeAdmin(admin.ModelAdmin):
+class PresaleCodeAdmin(admin.ModelAdmin[PresaleCode]):
     list_display = ("code", "lane", "used", "max_uses")
     search_fields = ("code",)
     readonly_fields = ("used",)

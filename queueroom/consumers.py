@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
 from queueroom import passes, services
+from queueroom.shuffle import place_of
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +193,14 @@ class QueueConsumer(AsyncWebsocketConsumer):
             return
         await self._send_status(snapshot)
         self.synced = True
-        if self.pending is not None and self.pending["t"] > now:
-            await self.on_tick(self.pending)
-        self.pending = None
+        pending = self._take_pending()
+        if pending is not None and pending["t"] > now:
+            await self.on_tick(pending)
+
+    def _take_pending(self) -> dict[str, Any] | None:
+        """The newest tick the hub delivered while the snapshot was being read."""
+        pending, self.pending = self.pending, None
+        return pending
 
     async def disconnect(self, code: int) -> None:
         if self.live:
@@ -265,7 +271,7 @@ class QueueConsumer(AsyncWebsocketConsumer):
             )
             return
         if self.place is None:
-            self.place = services.place_of(self.ticket, m=lane["m"], key_hex=lane["key"])
+            self.place = place_of(self.ticket, m=lane["m"], key_hex=lane["key"])
         front = lane["front"]
         if self.place <= front:
             # Our turn came this tick (or we were skipped): ask Redis once.

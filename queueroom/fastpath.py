@@ -48,7 +48,7 @@ def _host_ok(scope: Scope) -> bool:
 
 
 class QueueFastPath:
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[[Scope, Any, Any], Awaitable[None]]) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -4,6 +4,7 @@ in Redis (queueroom/redis_scripts.py); these rows are read once per tick."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -68,7 +69,7 @@ class Lane(models.Model):
     def commitment(self) -> str:
         return hashlib.sha256(bytes.fromhex(self.shuffle_key)).hexdigest()
 
-    def opens_at(self, event: Event) -> timezone.datetime:
+    def opens_at(self, event: Event) -> dt.datetime:
         if self.kind == self.Kind.PRIORITY and event.presale_opens_at:
             return event.presale_opens_at
         return event.sale_opens_at

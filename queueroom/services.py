@@ -11,7 +11,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -442,11 +442,12 @@ def heartbeat(*, token: str, now: float) -> str | None:
     """Keep a waiting fan's place (grace period) or an admitted fan's lease."""
     t = _parse_token(token)
     ticket_key, _, _, _ = _keys(t.event_id, t.lane_id, t.ticket)
-    return rs.run(
+    state: str | None = rs.run(
         "heartbeat",
         [ticket_key, f"{rs.base(t.event_id)}leases"],
         [now, _setting("QUEUE_LEASE_IDLE_SECONDS")],
     )
+    return state
 
 
 def heartbeat_many(*, tokens: list[str], now: float) -> None:
@@ -472,7 +473,7 @@ def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     ticket_key, lane_key, gone_key, _ = _keys(t.event_id, t.lane_id, t.ticket)
     b = rs.base(t.event_id)
     c = rs.client()
-    m, key = c.hmget(lane_key, ["m", "key"])
+    m, key = cast(list[str | None], c.hmget(lane_key, ["m", "key"]))  # the client decodes replies to str
     place = place_of(t.ticket, m=int(m or 0), key_hex=key)
     bind = passes.browser_binding(fan_id)
     got = rs.run(
@@ -495,7 +496,7 @@ def end_session(*, store_pass: passes.StorePass) -> bool:
     b = rs.base(store_pass.event_id)
     ticket_key, _, _, _ = _keys(store_pass.event_id, store_pass.lane_id, store_pass.ticket)
     got = rs.run("end_session", [ticket_key, f"{b}leases"], [store_pass.session_id])
-    return got == 1
+    return bool(got == 1)
 
 
 # --- promoter -----------------------------------------------------------------
@@ -680,7 +681,7 @@ def group_name(event_id: int) -> str:
 def find_place(*, event: Event, fan_id: str) -> str | None:
     """The token of this browser's live place in the event's queue, if any."""
     b = rs.base(event.pk)
-    found = rs.client().get(f"{b}f:{passes.browser_binding(fan_id)}")
+    found = cast(str | None, rs.client().get(f"{b}f:{passes.browser_binding(fan_id)}"))
     if not found:
         return None
     lane_id, ticket = (int(x) for x in found.split(":"))

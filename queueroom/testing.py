@@ -22,6 +22,7 @@ def grant_store_pass(client: Client, event: Event, *, ttl: int = 1800) -> str:
     request = HttpRequest()
     request.COOKIES = {settings.FAN_COOKIE_NAME: client.cookies[settings.FAN_COOKIE_NAME].value}
     fan_id = request.get_signed_cookie(settings.FAN_COOKIE_NAME, salt="fan-identity")
+    assert fan_id is not None  # no default: a bad signature raises
     token = passes.sign_pass(
         passes.StorePass(
             event_id=event.pk,

@@ -406,6 +406,7 @@ def cmd_test(args: list[str]) -> int:
     steps = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
+        [str(VENV_PY), "-m", "mypy"],
         [str(VENV_PY), "manage.py", "makemigrations", "--check", "--dry-run"],
         [str(VENV_PY), "-m", "pytest", *args],
     ]

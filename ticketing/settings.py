@@ -7,10 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from ticketing.env import envbool, envint, envlist, envstr
+
+# Generic admin classes (ModelAdmin[Event]) at run time, as the type checker sees them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

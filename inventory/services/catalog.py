@@ -162,7 +162,7 @@ def create_event_inventory(*, event: Event) -> int:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql_seats, [event.pk, event.venue_id])
-        created = cursor.rowcount
+        created: int = cursor.rowcount
         cursor.execute(sql_places, [event.pk, event.venue_id])
         created += cursor.rowcount
     return created
@@ -320,14 +320,20 @@ def export_event(event: Event) -> dict[str, Any]:
     }
 
 
-def _parse_dt(value: Any, where: str, *, required: bool) -> datetime | None:
+def _parse_dt(value: Any, where: str) -> datetime | None:
+    """An optional ISO 8601 date-time with a time zone."""
     if value in (None, ""):
-        if required:
-            raise CatalogError(f"{where} is missing.")
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
         raise CatalogError(f"{where} must be an ISO 8601 date-time with a time zone.")
+    return parsed
+
+
+def _require_dt(value: Any, where: str) -> datetime:
+    parsed = _parse_dt(value, where)
+    if parsed is None:
+        raise CatalogError(f"{where} is missing.")
     return parsed
 
 
@@ -348,10 +354,10 @@ def import_event(data: Any) -> Event:
         slug=slug,
         artist=data.get("artist", "") or "",
         description=data.get("description", "") or "",
-        starts_at=_parse_dt(data.get("starts_at"), "starts_at", required=True),
-        presale_opens_at=_parse_dt(data.get("presale_opens_at"), "presale_opens_at", required=False),
-        sale_opens_at=_parse_dt(data.get("sale_opens_at"), "sale_opens_at", required=True),
-        sale_closes_at=_parse_dt(data.get("sale_closes_at"), "sale_closes_at", required=False),
+        starts_at=_require_dt(data.get("starts_at"), "starts_at"),
+        presale_opens_at=_parse_dt(data.get("presale_opens_at"), "presale_opens_at"),
+        sale_opens_at=_require_dt(data.get("sale_opens_at"), "sale_opens_at"),
+        sale_closes_at=_parse_dt(data.get("sale_closes_at"), "sale_closes_at"),
         is_published=bool(data.get("is_published", True)),
     )
     for field in EVENT_FIELDS:

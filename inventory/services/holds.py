@@ -481,7 +481,8 @@ def _claim(
             "section": section_id,
         },
     )
-    return cursor.fetchall()
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _record_hold(

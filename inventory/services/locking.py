@@ -43,12 +43,12 @@ def lock_timeout_ms() -> int:
     return int(getattr(settings, "INVENTORY_LOCK_TIMEOUT_MS", 2000))
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def _sqlstate(exc: BaseException | None) -> str | None:
     while exc is not None:
         state = getattr(exc, "sqlstate", None)
         if state:
             return str(state)
-        exc = exc.__cause__  # type: ignore[assignment]
+        exc = exc.__cause__
     return None
 
 
@@ -64,7 +64,10 @@ def _prepared_cursor() -> CursorWrapper:
         # cursors, which only this module makes.
         conn.prepare_threshold = 1
     raw = psycopg.Cursor(conn)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    # The stubs say these take a Django CursorWrapper; they take the driver's cursor.
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
+    return connection.make_cursor(raw)  # type: ignore[arg-type]
 
 
 @contextmanager
