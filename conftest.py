@@ -60,5 +60,7 @@ def future_event(db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _fresh_availability(settings):  # type: ignore[no-untyped-def]
-    """Tests read availability right after changing it; the cache has its own test."""
+    """Tests read availability and events right after changing them; the
+    caches have their own tests."""
     settings.AVAILABILITY_CACHE_SECONDS = 0
+    settings.INVENTORY_EVENT_CACHE_SECONDS = 0

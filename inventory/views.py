@@ -42,7 +42,9 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _store_page_event(request: HttpRequest, slug: str) -> Event:
-    event = get_object_or_404(selectors.published_events(), slug=slug)
+    event = selectors.store_event(slug)
+    if event is None:
+        raise Http404("No such event.")
     ensure_store_access(request, event)
     return event
 

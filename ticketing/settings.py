@@ -176,6 +176,8 @@ AVAILABILITY_CACHE_SECONDS = envint("AVAILABILITY_CACHE_SECONDS", 2, minimum=0)
 INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50)
 # Seat-map availability is shared by every fan for this long (0: no cache).
 INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minimum=0)
+# The store reads an event's row once per this many seconds per process (0: every request).
+INVENTORY_EVENT_CACHE_SECONDS = envint("INVENTORY_EVENT_CACHE_SECONDS", 2, minimum=0)
 STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.passes.store_access_check")
 
 # --- Waiting room (queueroom; docs/waiting-room.md) -------------------------

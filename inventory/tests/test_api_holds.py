@@ -240,3 +240,38 @@ def test_seats_answer_is_shared_for_a_few_seconds(fan, second_fan, small_event, 
     assert fan.get("/api/v1/events/demo-small/seats/?section=A").json()["available"] == 50
     with django_assert_num_queries(2):  # the event and the section; the seats come from the shared cache
         assert second_fan.get("/api/v1/events/demo-small/seats/?section=A").json()["available"] == 50
+
+
+@pytest.fixture
+def event_cache(settings):  # type: ignore[no-untyped-def]
+    """The store's per-process event cache, on, and empty before and after."""
+    from inventory import selectors
+
+    settings.INVENTORY_EVENT_CACHE_SECONDS = 2
+    selectors._STORE_EVENTS.clear()
+    yield selectors
+    selectors._STORE_EVENTS.clear()
+
+
+def test_store_reads_the_event_once_per_cache_period(fan, small_event, event_cache, django_assert_max_num_queries):
+    ids = seat_ids(small_event, count=2)
+    post(fan, {"section": "PISTA", "quantity": 1})  # warm the fan cookie and the cache
+    # Lock timeout + fan lock, then the one-statement claim; +2 for the
+    # test's SAVEPOINT/RELEASE. No event query.
+    with django_assert_max_num_queries(4):
+        assert post(fan, {"seat_ids": ids}).status_code == 201
+
+
+def test_cached_event_expires_and_unknown_slugs_are_cached_too(small_event, event_cache, django_assert_num_queries):
+    from inventory.models import Event
+
+    now = [100.0]
+    assert event_cache.store_event("demo-small", clock=lambda: now[0]).pk == small_event.pk
+    assert event_cache.store_event("no-such-event", clock=lambda: now[0]) is None
+    Event.objects.filter(pk=small_event.pk).update(is_published=False)
+    with django_assert_num_queries(0):
+        assert event_cache.store_event("demo-small", clock=lambda: now[0]).pk == small_event.pk
+        assert event_cache.store_event("no-such-event", clock=lambda: now[0]) is None
+    now[0] += 2  # the deadline is exclusive
+    with django_assert_num_queries(1):
+        assert event_cache.store_event("demo-small", clock=lambda: now[0]) is None
