@@ -126,9 +126,10 @@ class Event(models.Model):
         return self.name
 
     def sale_phase(self, now: dt.datetime | None = None) -> str:
-        """CLOSED_BEFORE, PRESALE, ON_SALE or ENDED at ``now``."""
+        """NOT_OPEN, PRESALE, ON_SALE or ENDED at ``now``. The sale ends at
+        ``sale_closes_at``, or when the show starts if that is not set."""
         now = now or timezone.now()
-        if self.sale_closes_at and now >= self.sale_closes_at:
+        if now >= (self.sale_closes_at or self.starts_at):
             return "ENDED"
         if now >= self.sale_opens_at:
             return "ON_SALE"

@@ -20,6 +20,11 @@ def published_events() -> QuerySet[Event]:
     return Event.objects.filter(is_published=True).select_related("venue").order_by("starts_at")
 
 
+def upcoming_events(now: datetime | None = None) -> QuerySet[Event]:
+    """Published shows that have not started yet, soonest first."""
+    return published_events().filter(starts_at__gt=now or timezone.now())
+
+
 def status_counts(event: Event) -> dict[str, int]:
     counts = {status.value: 0 for status in ItemStatus}
     rows = InventoryItem.objects.filter(event=event).values("status").order_by().annotate(n=Count("id"))

@@ -19,7 +19,7 @@ from inventory.services.locking import Busy
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "inventory/event_list.html", {"events": selectors.published_events()})
+    return render(request, "inventory/event_list.html", {"events": selectors.upcoming_events()})
 
 
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:

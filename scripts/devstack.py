@@ -310,7 +310,9 @@ def cmd_env() -> int:
 def cmd_prepare(env: dict[str, str]) -> None:
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "collectstatic", "--no-input", "-v", "0")
-    manage(env, "seed_demo", "--if-empty")
+    # A store you can try: the tour as a rehearsal on sale now (the real
+    # 2026 shows are over; `seed_demo` alone builds them on their real dates).
+    manage(env, "seed_demo", "--if-empty", "--sale-opens-in", "0")
     manage(env, "ensure_promoter")
 
 

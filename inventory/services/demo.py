@@ -192,16 +192,28 @@ def build_event(
     return event, create_event_inventory(event=event)
 
 
+def show_start(year: int, month: int, day: int, *, rehearsal_sale: dt.datetime | None = None) -> dt.datetime:
+    """A show's start, 21:00 in Madrid; for a rehearsal whose sale opens at
+    ``rehearsal_sale``, the same day of the first year that leaves at least
+    a week of sale."""
+    starts = dt.datetime(year, month, day, 21, 0, tzinfo=MADRID)
+    while rehearsal_sale is not None and starts < rehearsal_sale + dt.timedelta(days=7):
+        starts = starts.replace(year=starts.year + 1)
+    return starts
+
+
 def seed_lux_tour(*, sale_opens_at: dt.datetime | None = None) -> list[tuple[Event, int]]:
-    """Build the 8 LUX Tour Spain events. ``sale_opens_at`` moves the sale
-    window (for rehearsals); by default the real December 2025 dates."""
+    """Build the 8 LUX Tour Spain events, by default on the real dates (shows
+    in spring 2026, sale in December 2025). ``sale_opens_at`` makes a
+    rehearsal: the sale opens then, and shows that would already be over move
+    forward by whole years (same day and time, new slug)."""
     general = sale_opens_at or SALE_OPENS
     presale = general - (SALE_OPENS - PRESALE_OPENS) if sale_opens_at is None else general - dt.timedelta(hours=1)
     results = []
     for venue_slug, (info, plans, dates) in TOUR.items():
         venue = build_venue(venue_slug, info, plans)
         for year, month, day in dates:
-            starts = dt.datetime(year, month, day, 21, 0, tzinfo=MADRID)
+            starts = show_start(year, month, day, rehearsal_sale=sale_opens_at)
             results.append(
                 build_event(
                     venue=venue,

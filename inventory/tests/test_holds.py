@@ -185,6 +185,20 @@ def test_sale_must_be_open(future_event):
         holds.hold_seats(event=future_event, owner="fan-1", seat_ids=seat_ids(future_event, count=1))
 
 
+def test_sale_ends_when_the_show_starts_unless_it_closes_at_its_own_time(small_event):
+    ids = seat_ids(small_event, count=1)
+    show = small_event.starts_at
+    assert small_event.sale_phase(show - dt.timedelta(seconds=1)) == "ON_SALE"
+    assert small_event.sale_phase(show) == "ENDED"
+    with pytest.raises(holds.SaleNotOpen):
+        holds.hold_seats(event=small_event, owner="fan-1", seat_ids=ids, now=show + dt.timedelta(minutes=1))
+    assert statuses(ids) == ["AVAILABLE"]
+    # Door sales: an explicit closing time after the start wins.
+    small_event.sale_closes_at = show + dt.timedelta(hours=2)
+    assert small_event.sale_phase(show + dt.timedelta(hours=1)) == "ON_SALE"
+    assert small_event.sale_phase(show + dt.timedelta(hours=2)) == "ENDED"
+
+
 # --- expiry, with controlled time --------------------------------------------------
 
 
@@ -232,7 +246,10 @@ def test_sweeper_frees_expired_locks_and_expires_orders(small_event):
     now = timezone.now()
     a = holds.hold_seats(event=small_event, owner="fan-1", seat_ids=seat_ids(small_event, count=2), now=now)
     b = holds.hold_seats(
-        event=small_event, owner="fan-2", seat_ids=seat_ids(small_event, count=2, offset=5), now=now + dt.timedelta(60)
+        event=small_event,
+        owner="fan-2",
+        seat_ids=seat_ids(small_event, count=2, offset=5),
+        now=now + dt.timedelta(seconds=60),
     )
     later = now + dt.timedelta(seconds=small_event.hold_ttl_seconds + 1)
 

@@ -35,6 +35,21 @@ def test_event_page_counts_down_to_the_sale(fan, future_event):
     assert f'data-countdown="{future_event.presale_opens_at.isoformat()}"' in body
 
 
+def test_past_shows_leave_the_list_and_their_page_says_the_sale_ended(fan, small_event):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    small_event.sale_opens_at = timezone.now() - dt.timedelta(days=2)
+    small_event.starts_at = timezone.now() - dt.timedelta(hours=1)
+    small_event.save(update_fields=["sale_opens_at", "starts_at"])
+    fan.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "/events/demo-small/" not in fan.get("/").content.decode()
+    body = fan.get("/events/demo-small/").content.decode()
+    assert "The sale has ended" in body
+    assert "Join the queue" not in body and "/buy/" not in body
+
+
 def test_unknown_event_page_is_404(fan, db):
     assert fan.get("/events/nope/").status_code == 404
 

@@ -37,3 +37,15 @@ def test_seed_demo_small_and_if_empty():
     assert Event.objects.get().items.count() == 90
     call_command("seed_demo", "--if-empty")
     assert Event.objects.count() == 1
+
+
+def test_rehearsal_moves_past_shows_to_a_coming_year_and_keeps_future_ones():
+    import datetime as dt
+
+    from inventory.services.demo import MADRID, show_start
+
+    opens = dt.datetime(2026, 11, 29, 10, 0, tzinfo=MADRID)
+    assert show_start(2026, 3, 30) == dt.datetime(2026, 3, 30, 21, 0, tzinfo=MADRID)  # real date
+    assert show_start(2026, 3, 30, rehearsal_sale=opens) == dt.datetime(2027, 3, 30, 21, 0, tzinfo=MADRID)
+    assert show_start(2026, 12, 2, rehearsal_sale=opens) == dt.datetime(2027, 12, 2, 21, 0, tzinfo=MADRID)  # < 1 week
+    assert show_start(2027, 4, 18, rehearsal_sale=opens) == dt.datetime(2027, 4, 18, 21, 0, tzinfo=MADRID)

@@ -19,7 +19,8 @@ class Command(BaseCommand):
             type=int,
             metavar="MINUTES",
             help="Rehearsal: open the general sale MINUTES from now (presale an hour earlier) "
-            "instead of on the real December 2025 dates. Only applies to events not yet created.",
+            "instead of on the real December 2025 dates, and move shows already past to the "
+            "same day of a coming year. Only applies to events not yet created.",
         )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
