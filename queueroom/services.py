@@ -205,7 +205,9 @@ def _use_code(event: Event, code: str) -> int:
 def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[QueueStatus, bool]:
     """Take a place in the event's queue, or return the fan's existing one
     (refreshes, more tabs and retries never add a second place). A presale
-    code puts the fan in its priority lane. Returns (status, created)."""
+    code puts the fan in its priority lane, also when they are already
+    waiting in the general line: that place is given up for one in the
+    priority lane. Returns (status, created)."""
     setup = cached_setup(event.pk)
     bind = passes.browser_binding(fan_id)
     b = rs.base(event.pk)
@@ -213,9 +215,13 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
     fan_key = f"{b}f:{bind}"
     lane_id = setup.general.id
     if code:
-        existing = c.get(fan_key)
+        existing = cast(str | None, c.get(fan_key))
         if existing is None:
             lane_id = _use_code(event, code)
+        elif _waiting_in_general(existing, setup=setup, event=event, fan_id=fan_id, now=now):
+            lane_id = _use_code(event, code)  # an unknown or used-up code leaves the place alone
+            token = passes.sign_token(passes.QueueToken(event.pk, *(int(x) for x in existing.split(":"))))
+            leave(token=token, fan_id=fan_id, now=now)
     res = _join_row(rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now]))
     _mark_active(event.pk)
     created, got_lane, ticket = res[0], res[1], res[2]
@@ -231,6 +237,21 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
     span = _gone_range(t, row)
     gone_ahead = c.zcount(f"{b}L{t.lane_id}:gone", *span) if span else 0
     return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead), bool(created)
+
+
+def _waiting_in_general(existing: str, *, setup: QueueSetup, event: Event, fan_id: str, now: float) -> bool:
+    """Whether the fan's place ("lane:ticket") is still waiting (or in the
+    pre-queue) in the general lane: the only place a presale code upgrades.
+    An offer or a store session is kept as it is."""
+    lane_id, ticket = (int(x) for x in existing.split(":"))
+    if lane_id != setup.general.id:
+        return False
+    token = passes.sign_token(passes.QueueToken(event.pk, lane_id, ticket))
+    try:
+        now_status = status(token=token, fan_id=fan_id, now=now, heartbeat=False, claim=False)
+    except QueueError:
+        return False
+    return now_status.status in (WAITING, PRE_QUEUE)
 
 
 def _join_row(raw: str) -> list[Any]:

@@ -7,9 +7,17 @@ import time
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from queueroom import api, selectors, services
+
+# What the page says for the join errors a fan can cause (the API keeps its
+# English detail; the page speaks the fan's language).
+JOIN_ERRORS = {
+    "invalid_code": _("This presale code does not exist for this event."),
+    "code_used_up": _("This presale code has been used as many times as it allows."),
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -24,7 +32,7 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.join(event=event, fan_id=fan_id, code=request.POST.get("code", "")[:40], now=now)
         except services.QueueError as exc:
-            error = exc.detail
+            error = str(JOIN_ERRORS.get(exc.code, exc.detail))
         else:
             return redirect("queueroom:waiting_room", slug=slug)
     setup = services.cached_setup(event.pk)
@@ -42,6 +50,7 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
         {"name": lane.name, "commitment": lane.commitment, "opens_at": lane.opens_at, "open": now >= lane.opens_at}
         for lane in setup.lanes
     ]
+    has_presale = any(lane.kind == "PRIORITY" for lane in setup.lanes)
     state = services.state_document(event.pk) or {}
     lane_state = state.get("lanes", {}).get(str(status.lane)) if status else None
     context = {
@@ -50,7 +59,12 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
         "token": token,
         "progress": progress,
         "lanes": lanes,
-        "has_presale": any(lane.kind == "PRIORITY" for lane in setup.lanes),
+        "has_presale": has_presale,
+        # A fan waiting in the general line may still use a presale code.
+        "code_upgrade": has_presale
+        and status is not None
+        and status.lane == setup.general.id
+        and status.status in (services.WAITING, services.PRE_QUEUE),
         "revealed_key": lane_state.get("key") if lane_state else None,
         "error": error,
         "refresh": status is None or status.status in ("PRE_QUEUE", "WAITING", "OFFERED"),

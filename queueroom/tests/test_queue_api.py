@@ -93,6 +93,35 @@ def test_waiting_page_joins_on_post_and_refreshes_without_js(small_event, fan) -
     assert url in detail
 
 
+def test_waiting_fan_uses_a_presale_code_from_the_waiting_page(future_event, fan) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+    from django.http import HttpRequest
+
+    from queueroom import passes
+    from queueroom.models import Lane, PresaleCode
+
+    lane = Lane.objects.create(event=future_event, name="Fan club", kind=Lane.Kind.PRIORITY, weight=1)
+    PresaleCode.objects.create(lane=lane, code="LUX", max_uses=1)
+    services.forget_setup(future_event.pk)
+    fan.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    url = f"/events/{future_event.slug}/queue/"
+    assert fan.post(url).status_code == 302  # joins the general line (pre-queue)
+    page = fan.get(url).content.decode()
+    assert "Have a presale code?" in page
+
+    wrong = fan.post(url, {"code": "NOPE"}).content.decode()
+    assert "This presale code does not exist for this event." in wrong and "Have a presale code?" in wrong
+    assert fan.post(url, {"code": "LUX"}).status_code == 302
+    page = fan.get(url).content.decode()
+    assert "Have a presale code?" not in page  # now in the presale line
+    request = HttpRequest()
+    request.COOKIES = {settings.FAN_COOKIE_NAME: fan.cookies[settings.FAN_COOKIE_NAME].value}
+    fan_id = request.get_signed_cookie(settings.FAN_COOKIE_NAME, salt="fan-identity")
+    token = services.find_place(event=future_event, fan_id=fan_id)
+    assert token is not None and passes.verify_token(token).lane_id == lane.pk
+    assert PresaleCode.objects.get(lane=lane).used == 1
+
+
 def test_promoter_sees_live_figures_and_can_pause(small_event, promoter_client) -> None:  # type: ignore[no-untyped-def]
     _join(Client(), small_event.slug)
     services.tick(event=small_event, now=time.time())

@@ -172,6 +172,46 @@ def test_lanes_share_admissions_by_weight_and_presale_codes_are_limited(future_e
     assert shares[str(lane.pk)] == 3 and sum(shares.values()) == 4
 
 
+def test_presale_code_moves_a_waiting_fan_from_the_general_line_to_the_priority_lane(future_event) -> None:
+    lane = Lane.objects.create(event=future_event, name="Fan club", kind=Lane.Kind.PRIORITY, weight=3)
+    PresaleCode.objects.create(lane=lane, code="LUX", max_uses=1)
+    _set(future_event, admission_rate_per_minute=60, max_in_store=1000)
+    t = future_event.sale_opens_at.timestamp() + 10
+    _open(future_event, t)
+    ahead = join_many(future_event, 3, now=t, prefix="g")
+    general, _ = services.join(event=future_event, fan_id="fan", now=t)
+    assert general.position == 4
+
+    with pytest.raises(services.QueueError) as bad:
+        services.join(event=future_event, fan_id="fan", code="NOPE", now=t + 1)
+    assert bad.value.code == "invalid_code"
+    kept = services.join(event=future_event, fan_id="fan", now=t + 1)[0]
+    assert (kept.token, kept.lane) == (general.token, general.lane)  # a bad code changes nothing
+
+    moved, created = services.join(event=future_event, fan_id="fan", code="LUX", now=t + 2)
+    assert created and moved.lane == lane.pk and moved.position == 1
+    assert PresaleCode.objects.get(lane=lane).used == 1
+    assert services.find_place(event=future_event, fan_id="fan") == moved.token
+    # The general place is given up: the fans behind it move up, and it is never offered.
+    behind, _ = services.join(event=future_event, fan_id="after", now=t + 3)
+    assert behind.position == 4
+    assert services.status(token=ahead[2].token, fan_id=None, now=t + 3).position == 3
+
+
+def test_presale_code_leaves_an_offered_place_alone(small_event, now) -> None:
+    lane = Lane.objects.create(event=small_event, name="Fan club", kind=Lane.Kind.PRIORITY, weight=1)
+    PresaleCode.objects.create(lane=lane, code="LUX", max_uses=5)
+    _set(small_event, admission_rate_per_minute=60, max_in_store=100)
+    _open(small_event, now)
+    first, _ = services.join(event=small_event, fan_id="fan", now=now)
+    services.tick(event=small_event, now=now + 1)
+    assert services.status(token=first.token, fan_id="fan", now=now + 1, claim=False).status == services.OFFERED
+
+    again, created = services.join(event=small_event, fan_id="fan", code="LUX", now=now + 2)
+    assert not created and again.token == first.token
+    assert PresaleCode.objects.get(lane=lane).used == 0
+
+
 def test_pipelined_heartbeats_keep_places(small_event, now, settings) -> None:
     _set(small_event, admission_rate_per_minute=60, max_in_store=100)
     _open(small_event, now)
