@@ -6,6 +6,11 @@
   function q(name) { return root.querySelector('[data-q="' + name + '"]'); }
   function set(name, value) { var n = q(name); if (n && value !== null && value !== undefined) n.textContent = value; }
   function fmt(s) { return s < 90 ? s + " s" : Math.round(s / 60) + " min"; }
+  // The same words as the server-rendered page (data-eta-soon, data-eta-min).
+  function etaText(r) {
+    if (r[1] < 60) return root.dataset.etaSoon;
+    return Math.floor(r[0] / 60) + "–" + Math.floor(r[1] / 60) + " " + root.dataset.etaMin;
+  }
   var countdown = root.querySelector(".countdown[data-seconds]");
   if (countdown) {
     var end = Date.now() + 1000 * parseInt(countdown.dataset.seconds || "0", 10);
@@ -38,7 +43,7 @@
     if (m.type === "queue.offered") { ourTurn(m.store_url); return; }
     if (m.status === "WAITING") {
       set("position", m.position); set("ahead", m.ahead); set("total", m.total_waiting);
-      if (m.eta_range) set("eta", fmt(m.eta_range[0]) + "–" + fmt(m.eta_range[1]));
+      if (m.eta_range) set("eta", etaText(m.eta_range));
       var bar = q("bar"); if (bar && m.position) { var place = parseInt(bar.dataset.place || m.position, 10); bar.dataset.place = place; bar.style.width = Math.round(100 * (place - m.position) / place) + "%"; }
       set("updated", new Date().toLocaleTimeString());
     } else if (m.status === "ADMITTED" || m.status === "OFFERED" || m.status === "CLOSED" || (m.status !== "PRE_QUEUE" && m.status !== "WAITING")) {

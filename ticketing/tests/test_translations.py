@@ -38,14 +38,22 @@ def po_entries(path: Path) -> list[dict[str, object]]:
     return [e for e in entries if not e.get("obsolete") and e.get("msgid")]
 
 
+def _doubled(text: object) -> bool:
+    text = str(text)
+    half = len(text) // 2
+    return len(text) > 1 and len(text) % 2 == 0 and text[:half] == text[half:]
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_string_is_translated_and_none_is_a_guess(language):
     entries = po_entries(LOCALE / language / "LC_MESSAGES" / "django.po")
     assert len(entries) > 50
     fuzzy = [e["msgid"] for e in entries if "fuzzy" in e.get("flags", set())]
     missing = [e["msgid"] for e in entries if not all(v for k, v in e.items() if k.startswith("msgstr"))]
+    doubled = [e["msgid"] for e in entries if any(_doubled(v) for k, v in e.items() if k.startswith("msgstr"))]
     assert fuzzy == []
     assert missing == []
+    assert doubled == []  # a translation pasted twice
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
