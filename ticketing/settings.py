@@ -160,7 +160,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")},
+        # Beat sends the lock sweeper every few seconds: one "due", "received"
+        # and "succeeded" line each would drown the other processes' logs.
+        # Failures are still logged (ERROR), and the sweeper logs what it frees.
+        **{
+            name: {"level": envstr("CELERY_ROUTINE_LOG_LEVEL", "WARNING")}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
+    },
 }
 
 # --- Product ----------------------------------------------------------------
