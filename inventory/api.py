@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory import selectors
+from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
 from inventory.models import Event, Order
 from inventory.services import holds
@@ -168,6 +168,13 @@ def hold_for(request: HttpRequest, event: Event, data: dict[str, Any]) -> holds.
 @store_api
 def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
     event = _store_event(request, slug)
+    limited = limits.hold_attempt(request)
+    if limited:
+        response = error_response(
+            429, "too_many_requests", "Too many hold attempts from this browser; wait a moment and try again."
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     data = parse_hold_request(json_body(request))
     hold = hold_for(request, event, data)
     return JsonResponse(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from inventory import selectors
+from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
 from inventory.models import Event, OrderStatus
 from inventory.services import holds
@@ -105,6 +105,9 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
     code = request.POST.get("section", "")
     back = reverse("inventory:section", args=[event.slug, code]) if code else event_url(event)
     owner: str = request.fan_id  # type: ignore[attr-defined]
+    if limits.hold_attempt(request):
+        messages.error(request, _("That was a lot of tries in a short time. Wait a minute, then try again."))
+        return redirect(back)
     try:
         if request.POST.get("mode") == "best":
             quantity = _int_list([request.POST.get("quantity", "")])

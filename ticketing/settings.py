@@ -188,6 +188,9 @@ INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minim
 # The store reads an event's row once per this many seconds per process (0: every request).
 INVENTORY_EVENT_CACHE_SECONDS = envint("INVENTORY_EVENT_CACHE_SECONDS", 2, minimum=0)
 STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.passes.store_access_check")
+# Hold attempts per fan ("N/s", "N/m", "N/h"; empty: unlimited), counted in
+# Redis by django-ratelimit; over it the API answers 429 + Retry-After.
+HOLD_RATE_LIMIT = envstr("HOLD_RATE_LIMIT", "60/m")
 
 # --- Waiting room (queueroom; docs/waiting-room.md) -------------------------
 # Keys that sign store passes and queue tokens. The first signs; all verify,

@@ -275,3 +275,40 @@ def test_cached_event_expires_and_unknown_slugs_are_cached_too(small_event, even
     now[0] += 2  # the deadline is exclusive
     with django_assert_num_queries(1):
         assert event_cache.store_event("demo-small", clock=lambda: now[0]) is None
+
+
+def test_too_many_hold_attempts_get_429_and_change_nothing(fan, second_fan, small_event, settings):
+    settings.HOLD_RATE_LIMIT = "3/m"
+    for n in range(3):  # refused or not, every attempt counts
+        assert post(fan, {"seat_ids": [10**9 + n]}).status_code == 400
+    before = snapshot()
+    limited = post(fan, {"section": "PISTA", "quantity": 1})
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "too_many_requests"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert snapshot() == before
+    # Another fan is not affected.
+    assert post(second_fan, {"section": "PISTA", "quantity": 1}).status_code == 201
+
+
+def test_hold_form_over_the_limit_explains_and_holds_nothing(fan, small_event, settings):
+    settings.HOLD_RATE_LIMIT = "1/m"
+    fan.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    form = {"section": "PISTA", "mode": "best", "quantity": "1"}
+    assert fan.post("/events/demo-small/hold/", form).status_code == 302
+    before = snapshot()
+    page = fan.post("/events/demo-small/hold/", form, follow=True).content.decode()
+    assert "That was a lot of tries in a short time." in page
+    assert snapshot() == before
+
+
+def test_hold_limit_lets_fans_through_when_the_cache_is_down(fan, small_event, settings, monkeypatch):
+    from inventory import limits
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    settings.HOLD_RATE_LIMIT = "1/m"
+    monkeypatch.setattr(limits, "get_usage", broken)
+    assert post(fan, {"section": "PISTA", "quantity": 1}).status_code == 201
+    assert post(fan, {"section": "PISTA", "quantity": 1}).status_code == 201

@@ -1,0 +1,45 @@
+"""How often one fan may ask for a hold (django-ratelimit over the shared
+Redis cache). The per-fan ticket cap bounds what a fan can hold; this
+bounds what their attempts cost the inventory: a script with a valid store
+pass would otherwise retry claims as fast as the network allows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limited:
+    retry_after: int
+
+
+def hold_attempt(request: HttpRequest) -> Limited | None:
+    """Count one hold attempt for the request's fan; ``Limited`` when they are
+    over ``HOLD_RATE_LIMIT`` (e.g. "60/m"; empty: no limit). If the cache is
+    unreachable the attempt is allowed: the limit protects the database, it
+    must not become a way to stop the sale."""
+    rate = settings.HOLD_RATE_LIMIT
+    if not rate:
+        return None
+    try:
+        usage = get_usage(
+            request,
+            group="inventory.hold",
+            key=lambda group, request: request.fan_id,
+            rate=rate,
+            method=["POST"],
+            increment=True,
+        )
+    except Exception:  # noqa: BLE001 - any cache failure: allow, and say so
+        log.warning("hold rate limit skipped: cache unavailable", exc_info=True)
+        return None
+    if usage is None or not usage["should_limit"]:
+        return None
+    return Limited(retry_after=max(1, int(usage["time_left"])))
