@@ -202,6 +202,11 @@ def _use_code(event: Event, code: str) -> int:
     return found[1]
 
 
+def _give_back_code(lane_id: int, code: str) -> None:
+    """Undo one use of a code that did not get its fan a new place."""
+    PresaleCode.objects.filter(lane_id=lane_id, code=code.strip(), used__gt=0).update(used=F("used") - 1)
+
+
 def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[QueueStatus, bool]:
     """Take a place in the event's queue, or return the fan's existing one
     (refreshes, more tabs and retries never add a second place). A presale
@@ -221,14 +226,18 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
         elif _waiting_in_general(existing, setup=setup, event=event, fan_id=fan_id, now=now):
             lane_id = _use_code(event, code)  # an unknown or used-up code leaves the place alone
             token = passes.sign_token(passes.QueueToken(event.pk, *(int(x) for x in existing.split(":"))))
-            leave(token=token, fan_id=fan_id, now=now)
+            try:
+                leave(token=token, fan_id=fan_id, now=now)
+            except QueueError:
+                _give_back_code(lane_id, code)
+                raise
     res = _join_row(rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now]))
     _mark_active(event.pk)
     created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
         return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False
     if code and lane_id != setup.general.id and (not created or int(got_lane) != lane_id):
-        PresaleCode.objects.filter(lane_id=lane_id, code=code.strip(), used__gt=0).update(used=F("used") - 1)
+        _give_back_code(lane_id, code)
     t = passes.QueueToken(event.pk, int(got_lane), int(ticket))
     token = passes.sign_token(t)
     row = res[3:]
