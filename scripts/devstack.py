@@ -402,9 +402,28 @@ def cmd_run() -> int:
     return sup.wait()
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_browser() -> str | None:
+    """Chromium for the browser tests: CHROMIUM_PATH, else one on PATH, else
+    Debian's package installed with apt-get when running as root."""
+    if os.environ.get("CHROMIUM_PATH"):
+        return os.environ["CHROMIUM_PATH"]
+    found = next((path for name in BROWSERS if (path := shutil.which(name))), None)
+    if found is None and apt_install("chromium"):
+        found = shutil.which("chromium")
+    if found is None:
+        say("no Chromium (install the chromium package or set CHROMIUM_PATH): the browser tests will be skipped")
+    return found
+
+
 def cmd_test(args: list[str]) -> int:
     env = stack_env()
     env["REDIS_KEY_PREFIX"] = f"test{os.getpid()}"
+    browser = find_browser()
+    if browser:
+        env["CHROMIUM_PATH"] = browser
     steps = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
