@@ -448,7 +448,16 @@ def _lock_fan_and_check_cap(cursor: Any, *, event: Event, owner: str, quantity: 
         then=_FAN_TICKETS_SQL,
         params={"event": event.pk, "owner": owner, "now": now},
     )
-    used = int(cursor.fetchone()[0])
+    _check_cap(event, used=int(cursor.fetchone()[0]), quantity=quantity)
+
+
+def _check_cap_now(cursor: Any, *, event: Event, owner: str, quantity: int, now: dt.datetime) -> None:
+    """The cap check alone, for a transaction that already holds the fan's lock."""
+    cursor.execute(_FAN_TICKETS_SQL, {"event": event.pk, "owner": owner, "now": now})
+    _check_cap(event, used=int(cursor.fetchone()[0]), quantity=quantity)
+
+
+def _check_cap(event: Event, *, used: int, quantity: int) -> None:
     if used + quantity > event.max_tickets_per_order:
         left = max(0, event.max_tickets_per_order - used)
         raise LimitReached(
@@ -763,19 +772,27 @@ def hold_best_available(
         order_id = uuid.uuid4()
         try:
             with inventory_transaction() as cursor:
-                _lock_fan_and_check_cap(cursor, event=event, owner=owner, quantity=quantity, now=now)
+                begin(cursor, fan_key=_fan_key(event, owner))
                 picked, all_free = _pick(cursor, event=event, section=section, n=quantity, now=now)
-                if len(picked) < quantity:
-                    raise _Shortfall()
-                if all_free:  # locked by us and AVAILABLE: the one-statement claim gets them all
+                if len(picked) == quantity and all_free:
+                    # Locked by us and AVAILABLE: the one-statement claim gets
+                    # them all unless the fan's cap, which it checks, says no.
                     params = _fast_hold_params(
                         event=event, owner=owner, ids=sorted(picked), order_id=order_id, now=now, reason="hold_best"
                     )
                     cursor.execute(_FAST_HOLD_SQL, params)
-                    rows = [row for row in cursor.fetchall() if row[11] == "held"]
-                    if len(rows) != quantity:
-                        raise _Shortfall()
-                    return _fast_result(event, order_id, rows, now)
+                    rows = cursor.fetchall()
+                    held = [row for row in rows if row[11] == "held"]
+                    if len(held) == quantity:
+                        return _fast_result(event, order_id, held, now)
+                    seen = [row for row in rows if row[11] != "held"]
+                    if seen:
+                        _check_cap(event, used=int(seen[0][12]), quantity=quantity)
+                    raise _Shortfall()
+                # Expired locks to take over, or too few seats: the cap first.
+                _check_cap_now(cursor, event=event, owner=owner, quantity=quantity, now=now)
+                if len(picked) < quantity:
+                    raise _Shortfall()
                 rows = _claim(cursor, event=event, ids=sorted(picked), owner=owner, order_id=order_id, now=now)
                 if len(rows) != quantity:
                     raise _Shortfall()
