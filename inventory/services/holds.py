@@ -442,13 +442,8 @@ def _fan_key(event: Event, owner: str) -> str:
 
 
 def _lock_fan_and_check_cap(cursor: Any, *, event: Event, owner: str, quantity: int, now: dt.datetime) -> None:
-    begin(
-        cursor,
-        fan_key=_fan_key(event, owner),
-        then=_FAN_TICKETS_SQL,
-        params={"event": event.pk, "owner": owner, "now": now},
-    )
-    _check_cap(event, used=int(cursor.fetchone()[0]), quantity=quantity)
+    begin(cursor, fan_key=_fan_key(event, owner))
+    _check_cap_now(cursor, event=event, owner=owner, quantity=quantity, now=now)
 
 
 def _check_cap_now(cursor: Any, *, event: Event, owner: str, quantity: int, now: dt.datetime) -> None:
