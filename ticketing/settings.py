@@ -11,7 +11,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from ticketing.env import envbool, envint, envlist, envstr
+from ticketing.env import envbool, envfloat, envint, envlist, envstr
 
 # Generic admin classes (ModelAdmin[Event]) at run time, as the type checker sees them.
 django_stubs_ext.monkeypatch()
@@ -130,6 +130,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(envint("INVENTORY_SWEEP_SECONDS", 5, minimum=1)),
         "options": {"expires": 10},
     },
+    # Proof that background work flows (beat → broker → a worker); /readyz reports its age.
+    "ticketing-heartbeat": {
+        "task": "ticketing.heartbeat",
+        "schedule": float(envint("CELERY_HEARTBEAT_SECONDS", 10, minimum=1)),
+        "options": {"expires": 10},
+    },
 }
 
 # --- Auth, i18n, static -----------------------------------------------------
@@ -175,7 +181,13 @@ LOGGING = {
 # --- Product ----------------------------------------------------------------
 FAN_COOKIE_NAME = "fan_id"
 FAN_COOKIE_MAX_AGE = 60 * 60 * 24 * 30
-READYZ_CELERY_TIMEOUT = float(envstr("READYZ_CELERY_TIMEOUT", "1.0"))
+# /readyz: each check (PostgreSQL, Redis) gives up after READYZ_TIMEOUT
+# seconds; a process runs them at most once per READYZ_CACHE_SECONDS and
+# answers every other probe from the last result. A Celery heartbeat older
+# than READYZ_CELERY_STALE_SECONDS is reported as a warning, never as "not ready".
+READYZ_TIMEOUT = envfloat("READYZ_TIMEOUT", 1.0, minimum=0.1)
+READYZ_CACHE_SECONDS = envfloat("READYZ_CACHE_SECONDS", 1.0, minimum=0.0)
+READYZ_CELERY_STALE_SECONDS = envint("READYZ_CELERY_STALE_SECONDS", 60, minimum=5)
 # Dotted path of the store's door check (inventory/access.py); the waiting
 # room sets it to its pass check. Empty: the store is open.
 # Section availability on event pages and the catalog API is the same for
