@@ -18,6 +18,7 @@ from inventory import selectors
 from inventory.forms import GenerateSeatsForm, JsonImportForm
 from inventory.models import AuditEntry, Event, InventoryItem, Order, OrderItem, PriceTier, Seat, Section, Venue
 from inventory.services import catalog
+from ticketing.inputs import json_problem
 
 
 def _json_download(data: Any, filename: str) -> HttpResponse:
@@ -45,10 +46,15 @@ class JsonImportMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
+                problem = json_problem(data, max_depth=64)
+                if problem:
+                    raise ValueError(problem)
                 payloads = data if isinstance(data, list) else [data]
                 created = [type(self).import_service(p) for p in payloads]
+            except RecursionError:
+                form.add_error("file", "The file is nested too deeply to be a catalog.")
             except (ValueError, UnicodeDecodeError, catalog.CatalogError) as exc:
-                form.add_error("file", str(exc))
+                form.add_error("file", str(exc)[:300])
             else:
                 names = ", ".join(str(obj) for obj in created)
                 self.message_user(request, f"Imported: {names}", messages.SUCCESS)  # type: ignore[attr-defined]

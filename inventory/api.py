@@ -18,6 +18,7 @@ from inventory.models import Event, Order
 from inventory.services import holds
 from inventory.services.locking import Busy
 from ticketing.api import ApiError, error_response, json_body
+from ticketing.inputs import shown
 
 
 def _event_summary(event: Event) -> dict[str, Any]:
@@ -35,16 +36,18 @@ def _event_summary(event: Event) -> dict[str, Any]:
     }
 
 
+@csrf_exempt  # read-only: any other method gets 405, not a CSRF page
 @require_GET
 def event_list(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"events": [_event_summary(e) for e in selectors.published_events()]})
 
 
+@csrf_exempt  # read-only: any other method gets 405, not a CSRF page
 @require_GET
 def event_detail(request: HttpRequest, slug: str) -> JsonResponse:
     event = selectors.published_events().filter(slug=slug).first()
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
     sections = selectors.section_availability(event)
     return JsonResponse(
         {
@@ -98,11 +101,12 @@ def store_api(view: StoreView) -> StoreView:
 def _store_event(request: HttpRequest, slug: str) -> Event:
     event = selectors.store_event(slug)
     if event is None:
-        raise ApiError(404, "event_not_found", f"No event with slug {slug!r}.")
+        raise ApiError(404, "event_not_found", f"No event with slug {shown(slug)}.")
     ensure_store_access(request, event)
     return event
 
 
+@csrf_exempt  # read-only: any other method gets 405, not a CSRF page
 @require_GET
 @store_api
 def seats(request: HttpRequest, slug: str) -> JsonResponse:
@@ -112,7 +116,7 @@ def seats(request: HttpRequest, slug: str) -> JsonResponse:
         raise ApiError(400, "missing_section", "Give ?section=CODE.")
     section = selectors.section_of(event, code)
     if section is None:
-        raise ApiError(400, "unknown_section", f"No section {code!r} at this venue.")
+        raise ApiError(400, "unknown_section", f"No section {shown(code)} at this venue.")
 
     def build() -> dict[str, Any]:
         items = selectors.section_seats(event, section)

@@ -40,8 +40,10 @@ class Section(models.Model):
         SEATED = "SEATED", _("Seated")
         GENERAL_ADMISSION = "GA", _("General admission")
 
+    CODE_MAX_LENGTH = 20
+
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="sections")
-    code = models.CharField(max_length=20, help_text="Short code, unique in the venue, e.g. PISTA or 101.")
+    code = models.CharField(max_length=CODE_MAX_LENGTH, help_text="Short code, unique in the venue, e.g. PISTA or 101.")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SEATED)
     # Seated: kept equal to the number of seats by the generator and importer.

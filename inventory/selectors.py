@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderItem, PriceTier, Section
+from ticketing.inputs import text_problem
 
 
 def published_events() -> QuerySet[Event]:
@@ -119,7 +120,20 @@ def store_event(slug: str, *, clock: Callable[[], float] = time.monotonic) -> Ev
     return event
 
 
+def is_section_code(code: object) -> bool:
+    """Whether ``code`` could name a section at all (so junk never reaches a
+    query or a URL: codes are short, and appear in /buy/<code>/)."""
+    return (
+        isinstance(code, str)
+        and 0 < len(code) <= Section.CODE_MAX_LENGTH
+        and "/" not in code
+        and text_problem(code) is None
+    )
+
+
 def section_of(event: Event, code: str) -> Section | None:
+    if not is_section_code(code):
+        return None
     return Section.objects.filter(venue_id=event.venue_id, code=code).first()
 
 

@@ -103,6 +103,9 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
     except StoreAccessDenied as denial:
         return redirect(denial.redirect_url)
     code = request.POST.get("section", "")
+    if code and not selectors.is_section_code(code):
+        messages.error(request, _("Choose a section first."))
+        return redirect(event_url(event))
     back = reverse("inventory:section", args=[event.slug, code]) if code else event_url(event)
     owner: str = request.fan_id  # type: ignore[attr-defined]
     if limits.hold_attempt(request):

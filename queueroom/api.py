@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from queueroom import passes, selectors, services
 from ticketing.api import ApiError, error_response, json_body
+from ticketing.inputs import shown
 
 
 def status_response(request: HttpRequest, s: services.QueueStatus, *, status: int = 200) -> JsonResponse:
@@ -46,7 +47,7 @@ def _fail(exc: services.QueueError) -> JsonResponse:
 def join(request: HttpRequest, slug: str) -> JsonResponse:
     event = selectors.published_event(slug)
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
     body: dict[str, Any] = {}
     if request.body:
         try:
@@ -81,7 +82,7 @@ def place(request: HttpRequest, token: str) -> JsonResponse:
 @require_POST
 def heartbeat(request: HttpRequest, token: str) -> JsonResponse:
     try:
-        st = services.heartbeat(token=token, now=time.time())
+        st = services.heartbeat(token=token, fan_id=request.fan_id, now=time.time())  # type: ignore[attr-defined]
     except services.QueueError as exc:
         return _fail(exc)
     if st is None:
@@ -89,6 +90,7 @@ def heartbeat(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+@csrf_exempt  # read-only: any other method gets 405, not a CSRF page
 @require_GET
 @cache_control(public=True, max_age=1)
 def state(request: HttpRequest, slug: str) -> JsonResponse:
@@ -96,7 +98,7 @@ def state(request: HttpRequest, slug: str) -> JsonResponse:
     their place (GET status) and the lane's front."""
     event = selectors.published_event(slug)
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
     doc = services.state_document(event.pk)
     if doc is None:
         return error_response(404, "no_queue", "This event has no queue yet.")

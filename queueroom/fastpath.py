@@ -64,22 +64,27 @@ class QueueFastPath:
         await self.app(scope, receive, send)
 
     async def _join(self, scope: Scope, receive: Receive, send: Send, slug: str) -> tuple[bool, Receive]:
+        # A plain join has no body or "{}"; read at most _MAX_BODY bytes to
+        # tell, and hand anything else to Django with every byte it sent:
+        # what was read here first, then the rest from the server.
         body = b""
-        while True:
+        more = True
+        while more and len(body) <= _MAX_BODY:
             message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return True, receive
             body += message.get("body", b"")
-            if not message.get("more_body") or len(body) > _MAX_BODY:
-                break
+            more = bool(message.get("more_body"))
         replayed = False
 
         async def replay() -> dict[str, Any]:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": more}
             return await receive()
 
-        if body.strip() not in (b"", b"{}"):
+        if more or body.strip() not in (b"", b"{}"):
             return False, replay  # presale code or bad input: the Django view decides
         event = selectors.peek_published_event(slug)
         if event is None:

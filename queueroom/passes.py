@@ -25,11 +25,6 @@ from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.translation import gettext as _
-
-from inventory.access import StoreAccessDenied
-from inventory.models import Event
 
 PASS_COOKIE_PREFIX = "qpass_"  # noqa: S105 - a cookie name
 PASS_HEADER = "HTTP_X_QUEUE_PASS"  # noqa: S105 - a header name
@@ -145,17 +140,3 @@ def pass_cookie_name(event_id: int) -> str:
 
 def pass_from_request(request: HttpRequest, event_id: int) -> str:
     return request.META.get(PASS_HEADER) or request.COOKIES.get(pass_cookie_name(event_id), "")
-
-
-def store_access_check(request: HttpRequest, event: Event) -> StoreAccessDenied | None:
-    """settings.STORE_ACCESS_CHECK: only fans holding a valid pass for this
-    event, in the browser it was issued to, reach the store."""
-    try:
-        verify_pass(pass_from_request(request, event.pk), event_id=event.pk, fan_id=getattr(request, "fan_id", None))
-    except PassInvalid as exc:
-        return StoreAccessDenied(
-            code="queue_pass_required",
-            detail=_("Join the waiting room for this event first (pass %(reason)s).") % {"reason": exc},
-            redirect_url=reverse("queueroom:waiting_room", args=[event.slug]),
-        )
-    return None

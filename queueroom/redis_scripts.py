@@ -104,8 +104,9 @@ return {'A', ARGV[3], tostring(cap)}
 """
 
 HEARTBEAT = """
--- KEYS: ticket, leases. ARGV: now, idle
-local t = redis.call('HMGET', KEYS[1], 'st', 'sid', 'cap')
+-- KEYS: ticket, leases. ARGV: now, idle, bind ('' for the server's own batches)
+local t = redis.call('HMGET', KEYS[1], 'st', 'sid', 'cap', 'fan')
+if ARGV[3] ~= '' and t[1] and t[4] ~= ARGV[3] then return 'forbidden' end
 if t[1] == 'W' then
   redis.call('HSET', KEYS[1], 'seen', ARGV[1])
 elseif t[1] == 'A' then
@@ -116,8 +117,8 @@ return t[1]
 """
 
 LEAVE = """
--- KEYS: ticket, gone, offers, leases, fan key. ARGV: bind, place, member
-local t = redis.call('HMGET', KEYS[1], 'fan', 'st', 'sid')
+-- KEYS: ticket, gone, offers, leases, fan key, revoked. ARGV: bind, place, member, now
+local t = redis.call('HMGET', KEYS[1], 'fan', 'st', 'sid', 'cap')
 if not t[2] then return false end
 if t[1] ~= ARGV[1] then return 'forbidden' end
 if t[2] == 'W' then
@@ -126,6 +127,9 @@ elseif t[2] == 'O' then
   redis.call('ZREM', KEYS[3], ARGV[3])
 elseif t[2] == 'A' then
   redis.call('ZREM', KEYS[4], t[3])
+  -- The pass names this session until its cap: revoke it until then.
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[4])
+  redis.call('ZADD', KEYS[6], t[4], t[3])
 else
   return t[2]
 end
@@ -135,11 +139,13 @@ return 'ok'
 """
 
 END_SESSION = """
--- KEYS: ticket, leases. ARGV: session id
-local t = redis.call('HMGET', KEYS[1], 'st', 'sid')
+-- KEYS: ticket, leases, revoked. ARGV: session id, now
+local t = redis.call('HMGET', KEYS[1], 'st', 'sid', 'cap')
 if t[1] ~= 'A' or t[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'st', 'D')
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[3], t[3], ARGV[1])
 return 1
 """
 

@@ -468,15 +468,20 @@ def _setting(name: str) -> int:
     return int(getattr(settings, name))
 
 
-def heartbeat(*, token: str, now: float) -> str | None:
-    """Keep a waiting fan's place (grace period) or an admitted fan's lease."""
+def heartbeat(*, token: str, fan_id: str | None, now: float) -> str | None:
+    """Keep a waiting fan's place (grace period) or an admitted fan's lease.
+    Only the browser that joined may: QueueError 403 for any other."""
     t = _parse_token(token)
+    if not fan_id:
+        raise QueueError(403, "not_your_place", "This place belongs to another browser.")
     ticket_key, _, _, _ = _keys(t.event_id, t.lane_id, t.ticket)
     state: str | None = rs.run(
         "heartbeat",
         [ticket_key, f"{rs.base(t.event_id)}leases"],
-        [now, _setting("QUEUE_LEASE_IDLE_SECONDS")],
+        [now, _setting("QUEUE_LEASE_IDLE_SECONDS"), passes.browser_binding(fan_id)],
     )
+    if state == "forbidden":
+        raise QueueError(403, "not_your_place", "This place belongs to another browser.")
     return state
 
 
@@ -493,7 +498,8 @@ def heartbeat_many(*, tokens: list[str], now: float) -> None:
             except passes.PassInvalid:
                 continue
             ticket_key, _, _, _ = _keys(t.event_id, t.lane_id, t.ticket)
-            rs.run("heartbeat", [ticket_key, f"{rs.base(t.event_id)}leases"], [now, idle], pipe=pipe)
+            # The hub's own connections: no owner check (a connection holds no pass).
+            rs.run("heartbeat", [ticket_key, f"{rs.base(t.event_id)}leases"], [now, idle, ""], pipe=pipe)
         pipe.execute()
 
 
@@ -508,8 +514,8 @@ def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     bind = passes.browser_binding(fan_id)
     got = rs.run(
         "leave",
-        [ticket_key, gone_key, f"{b}offers", f"{b}leases", f"{b}f:{bind}"],
-        [bind, place, f"{t.lane_id}:{t.ticket}"],
+        [ticket_key, gone_key, f"{b}offers", f"{b}leases", f"{b}f:{bind}", revoked_key(t.event_id)],
+        [bind, place, f"{t.lane_id}:{t.ticket}", now],
     )
     if got is None:
         raise QueueError(404, "not_found", "No such place in a queue.")
@@ -518,15 +524,31 @@ def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     return status(token=token, fan_id=fan_id, now=now, heartbeat=False, claim=False)
 
 
-def end_session(*, store_pass: passes.StorePass) -> bool:
+def end_session(*, store_pass: passes.StorePass, now: float | None = None) -> bool:
     """End the store session a pass belongs to (order paid, fan left the
-    store): its place in the store goes to the next fan on the next tick.
-    Idempotent; False when there was no live session. The pass itself stays
-    valid until it expires (no revocation list on the hot path)."""
+    store): its place in the store goes to the next fan on the next tick,
+    and the pass is revoked (is_revoked). Idempotent; False when there was
+    no live session."""
     b = rs.base(store_pass.event_id)
     ticket_key, _, _, _ = _keys(store_pass.event_id, store_pass.lane_id, store_pass.ticket)
-    got = rs.run("end_session", [ticket_key, f"{b}leases"], [store_pass.session_id])
+    got = rs.run(
+        "end_session",
+        [ticket_key, f"{b}leases", revoked_key(store_pass.event_id)],
+        [store_pass.session_id, time.time() if now is None else now],
+    )
     return bool(got == 1)
+
+
+def revoked_key(event_id: int) -> str:
+    """Sessions ended before their pass expired: member session id, score
+    the pass's expiry (entries past it are dropped as new ones arrive)."""
+    return f"{rs.base(event_id)}revoked"
+
+
+def is_revoked(store_pass: passes.StorePass) -> bool:
+    """Whether the pass's store session was ended (fan left, order paid).
+    One Redis round trip; the store's only one per request besides the rate limit."""
+    return rs.client().zscore(revoked_key(store_pass.event_id), store_pass.session_id) is not None
 
 
 # --- promoter -----------------------------------------------------------------

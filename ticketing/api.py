@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from ticketing.inputs import json_problem
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
@@ -33,15 +35,12 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         data = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from exc
+        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {str(exc)[:120]}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed_json", "The body is nested too deeply.") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object.")
+    problem = json_problem(data)
+    if problem:
+        raise ApiError(400, "invalid_text", problem)
     return data
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(404, "not_found", "No such resource.")
-
-
-def server_error(request: HttpRequest) -> JsonResponse:
-    return error_response(500, "server_error", "Something went wrong on our side; nothing was changed.")

@@ -10,12 +10,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from queueroom.fastpath import QueueFastPath  # noqa: E402
 from queueroom.routing import websocket_urlpatterns  # noqa: E402
+from ticketing.edge import BodyLimit  # noqa: E402
 from ticketing.health import ProbeApp  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Probes and the waiting room's two hottest requests skip Django's thread hops.
-        "http": ProbeApp(QueueFastPath(django_asgi_app)),
+        "http": ProbeApp(BodyLimit(QueueFastPath(django_asgi_app))),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -48,6 +48,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Inside the language (pages speak the fan's), outside CSRF and the views
+    # (every /api/ error leaves as JSON, whoever made it).
+    "ticketing.errors.ClientErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +181,13 @@ LOGGING = {
     },
 }
 
+# --- Client input -----------------------------------------------------------
+# The JSON API's requests are small: bigger bodies get 413 before anything reads them.
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# Anything else (pages, the promoters' catalog uploads in the admin).
+MAX_REQUEST_BODY_BYTES = envint("MAX_REQUEST_BODY_BYTES", 20 * 1024 * 1024, minimum=64 * 1024)
+CSRF_FAILURE_VIEW = "ticketing.errors.csrf_failure"
+
 # --- Product ----------------------------------------------------------------
 FAN_COOKIE_NAME = "fan_id"
 FAN_COOKIE_MAX_AGE = 60 * 60 * 24 * 30
@@ -199,7 +209,7 @@ INVENTORY_LOCK_TIMEOUT_MS = envint("INVENTORY_LOCK_TIMEOUT_MS", 2000, minimum=50
 INVENTORY_SEATS_CACHE_SECONDS = envint("INVENTORY_SEATS_CACHE_SECONDS", 2, minimum=0)
 # The store reads an event's row once per this many seconds per process (0: every request).
 INVENTORY_EVENT_CACHE_SECONDS = envint("INVENTORY_EVENT_CACHE_SECONDS", 2, minimum=0)
-STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.passes.store_access_check")
+STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.door.store_access_check")
 # Hold attempts per fan ("N/s", "N/m", "N/h"; empty: unlimited), counted in
 # Redis by django-ratelimit; over it the API answers 429 + Retry-After.
 HOLD_RATE_LIMIT = envstr("HOLD_RATE_LIMIT", "60/m")

@@ -1,11 +1,9 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from django.views import defaults
 
 from inventory.urls import api_urlpatterns as inventory_api
 from queueroom.urls import api_urlpatterns as queue_api
-from ticketing import api, health
+from ticketing import health
 
 admin.site.site_header = "Ticketing · promoters"
 admin.site.site_title = "Ticketing admin"
@@ -23,13 +21,7 @@ urlpatterns = [
 ]
 
 
-def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return api.not_found(request, exception)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return api.server_error(request)
-    return defaults.server_error(request)
+handler400 = "ticketing.errors.bad_request"
+handler403 = "ticketing.errors.permission_denied"
+handler404 = "ticketing.errors.page_not_found"
+handler500 = "ticketing.errors.server_error"

@@ -22,9 +22,10 @@ from typing import Any, NoReturn
 
 from django.utils import timezone
 
-from inventory import hooks
+from inventory import hooks, selectors
 from inventory.models import AuditEntry, Event, ItemStatus, Order, OrderStatus, Section
 from inventory.services.locking import Busy, begin, inventory_transaction
+from ticketing.inputs import shown
 
 SYSTEM = "system"
 MAX_ATTEMPTS = 3
@@ -422,12 +423,14 @@ _SECTIONS: dict[tuple[int, str], Section] = {}
 def _section(event: Event, code: object) -> Section:
     if not isinstance(code, str) or not code:
         raise InvalidHold("'section' must be a section code.", code="invalid_section")
+    if not selectors.is_section_code(code):
+        raise InvalidHold(f"No section {shown(code)} at this venue.", code="unknown_section")
     key = (event.venue_id, code)
     section = _SECTIONS.get(key)
     if section is None:
         section = Section.objects.filter(venue_id=event.venue_id, code=code).first()
         if section is None:
-            raise InvalidHold(f"No section {code!r} at this venue.", code="unknown_section")
+            raise InvalidHold(f"No section {shown(code)} at this venue.", code="unknown_section")
         if len(_SECTIONS) > 10_000:
             _SECTIONS.clear()
         _SECTIONS[key] = section

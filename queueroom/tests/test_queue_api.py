@@ -154,3 +154,13 @@ def test_waiting_page_tells_waiting_fans_when_the_event_sells_out(small_event, f
     services.tick(event=small_event, now=time.time())
     page = fan.get(url).content.decode()
     assert "q-closed" in page and 'content="20"' not in page
+
+
+def test_heartbeat_needs_the_browser_that_joined(small_event, fan, second_fan) -> None:  # type: ignore[no-untyped-def]
+    token = _join(fan, small_event.slug).json()["token"]
+    url = f"/api/v1/queue/{token}/heartbeat/"
+    assert fan.post(url).status_code == 200
+    stranger = second_fan.post(url)
+    assert (stranger.status_code, stranger.json()["error"]) == (403, "not_your_place")
+    cookieless = Client().post(url)
+    assert (cookieless.status_code, cookieless.json()["error"]) == (403, "not_your_place")

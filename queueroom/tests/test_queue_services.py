@@ -104,7 +104,7 @@ def test_unclaimed_offers_expire_and_the_slot_goes_to_the_next_fan(small_event, 
     assert services.status(token=a.token, fan_id=None, now=now + 1).status == services.OFFERED
     assert services.tick(event=small_event, now=now + 2)["admitted"] == 0
     late = now + 1 + settings.QUEUE_OFFER_TTL_SECONDS + 1
-    services.heartbeat(token=b.token, now=late - 1)
+    services.heartbeat(token=b.token, fan_id="fan-1", now=late - 1)
     assert services.tick(event=small_event, now=late)["admitted"] == 1
     expired = services.status(token=a.token, fan_id="fan-0", now=late)
     assert (expired.status, expired.reason) == (services.CLOSED, "offer_expired")
@@ -119,7 +119,7 @@ def test_fans_without_heartbeat_lose_their_place_without_wasting_a_slot(small_ev
     _open(small_event, now)
     gone, stays = join_many(small_event, 2, now=now)
     later = now + settings.QUEUE_GRACE_SECONDS + 10
-    services.heartbeat(token=stays.token, now=later - 5)
+    services.heartbeat(token=stays.token, fan_id="fan-1", now=later - 5)
     assert services.tick(event=small_event, now=later)["admitted"] == 1
     assert services.status(token=gone.token, fan_id=None, now=later).reason == "no_heartbeat"
     assert services.status(token=stays.token, fan_id=None, now=later, claim=False).status == services.OFFERED

@@ -46,3 +46,74 @@ def test_store_page_without_a_pass_redirects_to_the_waiting_room(fan, small_even
     response = fan.get("/events/demo-small/buy/PISTA/")
     assert response.status_code in (302, 303)
     assert "demo-small" in response["Location"]
+
+
+def _admitted(fan, event):
+    """Queue for real: join, the tick's offer, the claim that issues the pass."""
+    import time
+
+    from queueroom import services
+
+    now = time.time()
+    services.tick(event=event, now=now - 2)
+    token = fan.post(f"/api/v1/events/{event.slug}/queue/", None, content_type="application/json").json()["token"]
+    services.tick(event=event, now=now - 1)
+    assert fan.get(f"/api/v1/queue/{token}/").json()["status"] == "ADMITTED"
+    return token
+
+
+def test_leaving_the_queue_ends_the_pass(fan, small_event):
+    token = _admitted(fan, small_event)
+    assert fan.get("/api/v1/events/demo-small/seats/?section=PISTA").status_code == 200
+    assert fan.delete(f"/api/v1/queue/{token}/").status_code == 200
+    response = _hold(fan)
+    assert (response.status_code, response.json()["error"]) == (403, "queue_pass_required")
+    assert fan.get("/api/v1/events/demo-small/seats/?section=PISTA").status_code == 403
+
+
+def test_an_ended_store_session_ends_the_pass(fan, small_event):
+    from queueroom import passes, services
+
+    _admitted(fan, small_event)
+    raw = fan.cookies[passes.pass_cookie_name(small_event.pk)].value
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.COOKIES = {"fan_id": fan.cookies["fan_id"].value}
+    fan_id = request.get_signed_cookie("fan_id", salt="fan-identity")
+    claims = passes.verify_pass(raw, event_id=small_event.pk, fan_id=fan_id)
+    assert services.end_session(store_pass=claims) is True
+    assert _hold(fan).status_code == 403
+
+
+def test_other_passes_of_the_event_survive_a_revocation(fan, second_fan, small_event):
+    token = _admitted(fan, small_event)
+    grant_store_pass(second_fan, small_event)
+    fan.delete(f"/api/v1/queue/{token}/")
+    assert _hold(second_fan).status_code == 201
+
+
+def test_every_refused_pass_gets_the_same_answer(fan, second_fan, small_event, caplog):
+    import logging
+
+    from queueroom import passes
+
+    good = grant_store_pass(fan, small_event)
+    second_fan.get("/healthz")
+    cases = {
+        "malformed": "not-a-pass",
+        "bad signature": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
+        "other browser": good,
+    }
+    bodies = set()
+    with caplog.at_level(logging.INFO, logger="queueroom.door"):
+        for value in cases.values():
+            second_fan.cookies[passes.pass_cookie_name(small_event.pk)] = value
+            response = _hold(second_fan)
+            assert response.status_code == 403
+            bodies.add(response.content)
+    assert len(bodies) == 1
+    body = json.loads(bodies.pop())
+    for reason in cases:
+        assert reason not in body["detail"]
+        assert any(reason in record.getMessage() for record in caplog.records)

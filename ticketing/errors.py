@@ -1,0 +1,153 @@
+"""One shape for every error a client can get.
+
+Under /api/ every answer is JSON ``{"error": code, "detail": text}``, whoever
+produced it: our views, Django's method decorators (405), the CSRF check
+(403), the upload limit (413), the URL resolver (404) or a crash (500).
+Pages get a short friendly page in the fan's language instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from ticketing.inputs import text_problem
+
+API_PREFIX = "/api/"
+
+# What a bare status means when nothing more specific was said.
+API_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is not valid."),
+    403: ("forbidden", "You may not do this."),
+    404: ("not_found", "No such resource."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    408: ("request_timeout", "The request took too long to arrive."),
+    413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The address is too long."),
+    415: ("bad_content_type", "Send a JSON body with Content-Type: application/json."),
+    429: ("rate_limited", "Too many requests; wait a moment and try again."),
+    500: ("server_error", "Something went wrong on our side; nothing was changed."),
+    503: ("unavailable", "The service is busy or partly down; try again in a moment."),
+}
+
+PAGE_TEXTS = {
+    400: (_("That did not work"), _("Something in that address or form is not valid. Go back and try again.")),
+    403: (_("Not allowed"), _("You cannot open this page from here. Go back and try again.")),
+    404: (_("Page not found"), _("This page does not exist, or is no longer here.")),
+    413: (_("Too much data"), _("What you sent is too large. Go back and try again.")),
+    500: (_("Something went wrong"), _("Something went wrong on our side; nothing was changed. Try again soon.")),
+}
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, code: str | None = None, detail: str | None = None) -> JsonResponse:
+    default_code, default_detail = API_CODES.get(status, ("error", "The request failed."))
+    return JsonResponse({"error": code or default_code, "detail": detail or default_detail}, status=status)
+
+
+def error_page(request: HttpRequest, status: int) -> HttpResponse:
+    title, message = PAGE_TEXTS.get(status, PAGE_TEXTS[400])
+    try:
+        return render(request, "error.html", {"title": title, "message": message}, status=status)
+    except Exception:  # the error page must never fail itself (a 500 while rendering a 500)
+        return HttpResponse(str(message), status=status, content_type="text/plain; charset=utf-8")
+
+
+def client_error(request: HttpRequest, status: int, code: str | None = None, detail: str | None = None) -> HttpResponse:
+    return api_error(status, code, detail) if is_api(request) else error_page(request, status)
+
+
+# --- Django's handlers (ticketing.urls) and the CSRF failure view ---------------
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return client_error(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return client_error(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return client_error(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return client_error(request, 500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api(request):
+        return api_error(403, "csrf_failed", "This endpoint needs a CSRF token or a JSON body.")
+    return error_page(request, 403)
+
+
+# --- the middleware -------------------------------------------------------------
+
+
+class ClientErrorMiddleware:
+    """Outermost Django middleware: refuses what no view can use (a body over
+    the limit, NUL in the path or a parameter) before anything reads it, and
+    gives every /api/ error the JSON shape."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = self._refuse(request)
+        response = refused or self.get_response(request)
+        if is_api(request) and response.status_code >= 400 and not _is_json(response):
+            allow = response.get("Allow")
+            response = api_error(response.status_code)
+            if allow:
+                response["Allow"] = allow
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return client_error(request, 413)
+        if isinstance(exception, SuspiciousOperation | BadRequest):
+            return client_error(request, 400)
+        return None
+
+    def _refuse(self, request: HttpRequest) -> HttpResponse | None:
+        limit = settings.API_MAX_BODY_BYTES if is_api(request) else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return client_error(request, 400, "bad_request", "Content-Length is not a number.")
+        if limit is not None and length > limit:
+            return client_error(request, 413, "payload_too_large", f"The body may be at most {limit} bytes.")
+        if text_problem(request.path):
+            return client_error(request, 400, "invalid_text", "The address contains a NUL character.")
+        for key, values in request.GET.lists():
+            if text_problem(key) or any(text_problem(value) for value in values):
+                return client_error(request, 400, "invalid_text", "A query parameter contains a NUL character.")
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            try:
+                form = request.POST
+            except RequestDataTooBig:
+                return client_error(request, 413)
+            for key, values in form.lists():
+                if text_problem(key) or any(text_problem(value) for value in values):
+                    return client_error(request, 400, "invalid_text", "A form field contains a NUL character.")
+        return None
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return str(response.get("Content-Type", "")).startswith("application/json")
+
+
+def json_error_body(status: int, code: str | None = None, detail: str | None = None) -> bytes:
+    """The bytes of api_error(), for raw-ASGI answers outside Django."""
+    default_code, default_detail = API_CODES.get(status, ("error", "The request failed."))
+    return json.dumps({"error": code or default_code, "detail": detail or default_detail}).encode()

@@ -1,0 +1,80 @@
+"""Drive the real ASGI application (ticketing.asgi) in-process, chunk by
+chunk, as a server would: for what Django's test client cannot show (the
+raw-ASGI layers in front of Django, bodies that arrive in pieces)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+def request(
+    method: str,
+    path: str,
+    *,
+    chunks: list[bytes] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    query: bytes = b"",
+) -> Answer:
+    """One HTTP request through ticketing.asgi.application. Run from a sync
+    test: Django's sync views then run on this thread, inside the test's
+    database transaction."""
+    from ticketing.asgi import application
+
+    pieces = list(chunks or [b""])
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        queue: list[dict[str, Any]] = [
+            {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1} for i, piece in enumerate(pieces)
+        ]
+        done = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if queue:
+                return queue.pop(0)
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                done.set()
+
+        await application(scope, receive, send)
+
+    async_to_sync(run)()
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    heads = {k.decode().lower(): v.decode("latin-1") for k, v in start["headers"]}
+    return Answer(start["status"], heads, body, sent)
