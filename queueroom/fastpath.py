@@ -29,6 +29,7 @@ from django.http.request import split_domain_port, validate_host
 from inventory.identity import new_fan_id
 from queueroom import selectors, services
 from queueroom.consumers import fan_id_from_scope
+from ticketing.edge import security_headers
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -111,7 +112,7 @@ class QueueFastPath:
                 samesite="Lax",
                 secure=settings.SESSION_COOKIE_SECURE,
             )
-        await _send(send, response)
+        await _send(scope, send, response)
         return True, replay
 
     async def _place(self, scope: Scope, send: Send, token: str) -> bool:
@@ -123,13 +124,14 @@ class QueueFastPath:
             return False
         response = JsonResponse(status.as_dict())
         response["Cache-Control"] = "no-store"
-        await _send(send, response)
+        await _send(scope, send, response)
         return True
 
 
-async def _send(send: Send, response: JsonResponse) -> None:
+async def _send(scope: Scope, send: Send, response: JsonResponse) -> None:
     headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in response.items()]
     headers.append((b"Content-Length", str(len(response.content)).encode()))
+    headers.extend(security_headers(scope))
     for cookie in response.cookies.values():
         headers.append((b"Set-Cookie", cookie.output(header="").strip().encode("ascii")))
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})

@@ -287,6 +287,8 @@ def stack_env() -> dict[str, str]:
     env.update(ensure_services())
     env["SECRET_KEY"] = secret_key()
     env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    # Plain http on this machine: no secure-only cookies, HSTS or https redirect.
+    env.setdefault("ENVIRONMENT", "development")
     env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 

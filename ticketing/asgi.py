@@ -1,4 +1,5 @@
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -13,10 +14,16 @@ from queueroom.routing import websocket_urlpatterns  # noqa: E402
 from ticketing.edge import BodyLimit  # noqa: E402
 from ticketing.health import ProbeApp  # noqa: E402
 
+
+def http_app(django_app: Any) -> Any:
+    """Probes and the waiting room's two hottest requests skip Django's
+    thread hops; no request body reaches either unbounded."""
+    return ProbeApp(BodyLimit(QueueFastPath(django_app)))
+
+
 application = ProtocolTypeRouter(
     {
-        # Probes and the waiting room's two hottest requests skip Django's thread hops.
-        "http": ProbeApp(BodyLimit(QueueFastPath(django_asgi_app))),
+        "http": http_app(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -11,9 +11,12 @@ byte is read, and a body without one is counted as it arrives.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from ticketing.errors import API_PREFIX, json_error_body
 
@@ -35,12 +38,14 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def send_json(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    scope: Scope, send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
-        *security_headers(),
+        *security_headers(scope),
         *(extra or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -59,10 +64,12 @@ class BodyLimit:
         declared = header(scope, b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await send_json(send, 400, json_error_body(400, "bad_request", "Content-Length is not a number."))
+                await send_json(
+                    scope, send, 400, json_error_body(400, "bad_request", "Content-Length is not a number.")
+                )
                 return
             if int(declared) > limit:
-                await send_json(send, 413, _too_large(limit), [(b"connection", b"close")])
+                await send_json(scope, send, 413, _too_large(limit), [(b"connection", b"close")])
                 return
         received = 0
         answered = False
@@ -76,7 +83,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > limit:
                     answered = True
-                    await send_json(send, 413, _too_large(limit), [(b"connection", b"close")])
+                    await send_json(scope, send, 413, _too_large(limit), [(b"connection", b"close")])
                     return {"type": "http.disconnect"}
             return message
 
@@ -91,10 +98,52 @@ def _too_large(limit: int) -> bytes:
     return json_error_body(413, "payload_too_large", f"The body may be at most {limit} bytes.")
 
 
-def security_headers() -> list[tuple[bytes, bytes]]:
-    """The headers Django's security middleware puts on every answer, for
-    answers made outside Django (probes, the queue's fast path)."""
-    return list(_SECURITY_HEADERS)
+def security_headers(scope: Scope | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers Django's security, clickjacking and CSP middleware put on
+    every answer, for answers made outside Django (probes, the queue's fast
+    path, the 413 above): the same policy whoever answers."""
+    headers = _static_security_headers()
+    if scope is not None and settings.SECURE_HSTS_SECONDS and _is_https(scope):
+        headers = [*headers, (b"strict-transport-security", _hsts())]
+    return headers
 
 
-_SECURITY_HEADERS: list[tuple[bytes, bytes]] = []
+@cache
+def _static_security_headers() -> list[tuple[bytes, bytes]]:
+    from csp.utils import build_policy
+
+    headers = [
+        (b"content-security-policy", build_policy().encode()),
+        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+    ]
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        headers.append((b"referrer-policy", str(settings.SECURE_REFERRER_POLICY).encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    return headers
+
+
+def _hsts() -> bytes:
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    if settings.SECURE_HSTS_PRELOAD:
+        value += "; preload"
+    return value.encode()
+
+
+def _is_https(scope: Scope) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if proxy:
+        name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode()
+        return header(scope, name) == proxy[1].encode()
+    return False
+
+
+@receiver(setting_changed)
+def _forget_headers(**kwargs: Any) -> None:
+    _static_security_headers.cache_clear()

@@ -34,6 +34,8 @@ from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from ticketing.edge import security_headers
+
 HEARTBEAT_KEY = "celery:heartbeat"
 
 
@@ -223,6 +225,7 @@ class ProbeApp:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
+                    *security_headers(scope),
                 ],
             }
         )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 
 @dataclass
@@ -17,6 +19,7 @@ class Answer:
     headers: dict[str, str]
     body: bytes
     messages: list[dict[str, Any]] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
 
     def json(self) -> Any:
         import json
@@ -31,11 +34,18 @@ def request(
     chunks: list[bytes] | None = None,
     headers: list[tuple[bytes, bytes]] | None = None,
     query: bytes = b"",
+    scheme: str = "http",
 ) -> Answer:
     """One HTTP request through ticketing.asgi.application. Run from a sync
     test: Django's sync views then run on this thread, inside the test's
     database transaction."""
-    from ticketing.asgi import application
+    from django.core.asgi import get_asgi_application
+
+    from ticketing.asgi import http_app
+
+    # A fresh Django handler: middleware reads settings when it is built, and
+    # tests change settings.
+    application = http_app(get_asgi_application())
 
     pieces = list(chunks or [b""])
     scope = {
@@ -43,7 +53,7 @@ def request(
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": path,
         "raw_path": path.encode(),
         "query_string": query,
@@ -73,8 +83,22 @@ def request(
 
         await application(scope, receive, send)
 
-    async_to_sync(run)()
+    # As Django's test client does: the test's transaction holds the
+    # connection, so requests must not close it.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        async_to_sync(run)()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    heads = {k.decode().lower(): v.decode("latin-1") for k, v in start["headers"]}
-    return Answer(start["status"], heads, body, sent)
+    heads: dict[str, str] = {}
+    cookies: list[str] = []
+    for k, v in start["headers"]:
+        name = k.decode().lower()
+        if name == "set-cookie":
+            cookies.append(v.decode("latin-1"))
+        heads[name] = v.decode("latin-1")
+    return Answer(start["status"], heads, body, sent, cookies)
