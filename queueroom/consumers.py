@@ -196,7 +196,8 @@ class QueueConsumer(AsyncWebsocketConsumer):
             per_address=settings.QUEUE_WS_PER_ADDRESS,
         )
         if refusal is not None:
-            log.info("websocket refused (%s) from %s", refusal.name, self.address)
+            # Debug only: a script opening sockets in a loop must not flood the logs too.
+            log.debug("websocket refused (%s) from %s", refusal.name, self.address)
             await self.close(code=4429, reason=refusal.value)
             return
         self.counted = True
