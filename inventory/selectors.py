@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderItem, PriceTier, Section
 from ticketing.inputs import text_problem
+from ticketing.memo import Memo
 
 
 def published_events() -> QuerySet[Event]:
@@ -94,11 +96,22 @@ def price_range(sections: list[dict[str, Any]]) -> tuple[Decimal, Decimal] | Non
     return min(prices), max(prices)
 
 
-# slug → (monotonic deadline, event or None). Per process: every hold and
-# every seat-map poll starts by looking the event up, and its row changes a
-# few times a day, so reading it once per INVENTORY_EVENT_CACHE_SECONDS per
-# process saves each of them a query (~40% of a hold's request CPU).
-_STORE_EVENTS: dict[str, tuple[float, Event | None]] = {}
+# slug → event or None. Per process: every hold and every seat-map poll
+# starts by looking the event up, and its row changes a few times a day, so
+# reading it once per INVENTORY_EVENT_CACHE_SECONDS per process saves each of
+# them a query (~40% of a hold's request CPU). Unknown slugs are kept too.
+_STORE_EVENTS: Memo[str, Event | None] = Memo(
+    "inventory.store_event", maxsize=1024, ttl=lambda: float(settings.INVENTORY_EVENT_CACHE_SECONDS)
+)
+
+_SLUG_MAX = Event._meta.get_field("slug").max_length or 0
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
+
+
+def could_be_slug(slug: str) -> bool:
+    """False for a string no event's slug can be (too long, other characters):
+    answer "not found" without a query, and keep it out of every cache."""
+    return 0 < len(slug) <= _SLUG_MAX and _SLUG.match(slug) is not None
 
 
 def store_event(slug: str, *, clock: Callable[[], float] = time.monotonic) -> Event | None:
@@ -106,18 +119,9 @@ def store_event(slug: str, *, clock: Callable[[], float] = time.monotonic) -> Ev
     store's requests in this process for INVENTORY_EVENT_CACHE_SECONDS: a
     promoter's change to sale dates, limits or publication reaches the store
     that much later. The instance is shared: read it, never change it."""
-    ttl = settings.INVENTORY_EVENT_CACHE_SECONDS
-    if ttl <= 0:
-        return published_events().filter(slug=slug).first()
-    now = clock()
-    hit = _STORE_EVENTS.get(slug)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    event = published_events().filter(slug=slug).first()
-    if len(_STORE_EVENTS) >= 1000:  # unknown slugs are cached too; keep it bounded
-        _STORE_EVENTS.clear()
-    _STORE_EVENTS[slug] = (now + ttl, event)
-    return event
+    if not could_be_slug(slug):
+        return None
+    return _STORE_EVENTS.get_or_load(slug, lambda: published_events().filter(slug=slug).first(), now=clock())
 
 
 def is_section_code(code: object) -> bool:

@@ -31,6 +31,7 @@ from django.http.cookie import parse_cookie
 
 from queueroom import passes, services
 from queueroom.shuffle import place_of
+from queueroom.socket_limits import MessageBucket, Verdict, sockets
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,18 @@ class QueueConsumer(AsyncWebsocketConsumer):
     token: str
     event_id: int
     live = False
+    counted = False  # holds a place in socket_limits.sockets
+    closing = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the consumer crashed or was cancelled without a
+            # disconnect: a leaked count would lock the fan's token out.
+            if self.counted:
+                self.counted = False
+                sockets.close(token=self.token, address=self.address)
 
     async def connect(self) -> None:
         self.token = self.scope["url_route"]["kwargs"]["token"]
@@ -172,6 +185,25 @@ class QueueConsumer(AsyncWebsocketConsumer):
         except passes.PassInvalid:
             await self.close(code=4404)
             return
+        client = self.scope.get("client")
+        self.address: str | None = str(client[0]) if client else None
+        # Refused before the handshake and before any Redis call. Daphne then
+        # answers 403; the page polls instead and retries with a backoff.
+        refusal = sockets.open(
+            token=self.token,
+            address=self.address,
+            per_token=settings.QUEUE_WS_PER_TOKEN,
+            per_address=settings.QUEUE_WS_PER_ADDRESS,
+        )
+        if refusal is not None:
+            # Debug only: a script opening sockets in a loop must not flood the logs too.
+            log.debug("websocket refused (%s) from %s", refusal.name, self.address)
+            await self.close(code=4429, reason=refusal.value)
+            return
+        self.counted = True
+        self.bucket = MessageBucket(
+            burst=settings.QUEUE_WS_MESSAGE_BURST, every=settings.QUEUE_WS_MESSAGE_EVERY_SECONDS, now=time.monotonic()
+        )
         self.event_id, self.lane_id, self.ticket = parsed.event_id, parsed.lane_id, parsed.ticket
         self.fan_id = fan_id_from_scope(self.scope)
         self.place: int | None = None
@@ -189,6 +221,7 @@ class QueueConsumer(AsyncWebsocketConsumer):
                 token=self.token, fan_id=self.fan_id, now=now
             )
         except services.QueueError:
+            self.closing = True
             await self.close(code=4404)
             return
         await self._send_status(snapshot)
@@ -209,12 +242,33 @@ class QueueConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Anything from the client is a heartbeat; "resync" asks for a snapshot.
+        # Each costs a Redis call, so the bucket decides first; the page
+        # itself never sends (the hub heartbeats connected fans).
+        if self.closing:
+            return
+        size = len(text_data) if text_data is not None else len(bytes_data or b"")
+        if size > settings.QUEUE_WS_MAX_MESSAGE_BYTES:
+            await self._shut(1009, "message too big")
+            return
+        verdict = self.bucket.take(time.monotonic())
+        if verdict is Verdict.DROP:
+            return
+        if verdict is Verdict.FLOOD:
+            log.info("websocket closed for flooding from %s", self.address)
+            await self._shut(4429, "too many messages")
+            return
         now = time.time()
         snapshot = await sync_to_async(services.status, thread_sensitive=False)(
             token=self.token, fan_id=self.fan_id, now=now
         )
         if text_data and "resync" in text_data:
             await self._send_status(snapshot)
+
+    async def _shut(self, code: int, reason: str) -> None:
+        # Messages already queued for this consumer are still dispatched;
+        # they must not reach Redis either.
+        self.closing = True
+        await self.close(code=code, reason=reason)
 
     async def _send_status(self, s: services.QueueStatus) -> None:
         if s.status == services.ADMITTED and s.store_pass:

@@ -22,6 +22,7 @@ from queueroom import passes
 from queueroom import redis_scripts as rs
 from queueroom.models import Lane, PresaleCode, QueueConfig
 from queueroom.shuffle import Permutation, place_of
+from ticketing.memo import Memo
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ class QueueStatus:
 # --- configuration -------------------------------------------------------------
 
 _SETUP_TTL = 5.0
-_setup_cache: dict[int, tuple[float, QueueSetup]] = {}
+# Keyed by event ids from signed tokens, so only real events; bounded anyway.
+_setup_cache: Memo[int, QueueSetup] = Memo("queueroom.setup", maxsize=1024, ttl=_SETUP_TTL)
 
 
 def ensure_queue(event: Event) -> list[Lane]:
@@ -163,17 +165,11 @@ def load_setup(event: Event) -> QueueSetup:
 def cached_setup(event_id: int, *, now: float | None = None) -> QueueSetup:
     """The queue setup, cached in-process for a few seconds (the hot join and
     status paths then run no SQL)."""
-    mono = time.monotonic()
-    hit = _setup_cache.get(event_id)
-    if hit and hit[0] > mono:
-        return hit[1]
-    setup = load_setup(Event.objects.get(pk=event_id))
-    _setup_cache[event_id] = (mono + _SETUP_TTL, setup)
-    return setup
+    return _setup_cache.get_or_load(event_id, lambda: load_setup(Event.objects.get(pk=event_id)))
 
 
 def forget_setup(event_id: int) -> None:
-    _setup_cache.pop(event_id, None)
+    _setup_cache.discard(event_id)
 
 
 def store_url(slug: str) -> str:
@@ -273,15 +269,15 @@ def _join_row(raw: str) -> list[Any]:
     return parts
 
 
-_active_until: dict[int, float] = {}
+# Events this process told the admitter about in the last few seconds.
+_active_until: Memo[int, bool] = Memo("queueroom.marked_active", maxsize=1024, ttl=_SETUP_TTL)
 
 
 def _mark_active(event_id: int) -> None:
     """Tell the admitter this event has a queue (at most every few seconds per process)."""
-    mono = time.monotonic()
-    if _active_until.get(event_id, 0) < mono:
+    if not _active_until.get(event_id):
         rs.client().sadd(rs.active_key(), event_id)
-        _active_until[event_id] = mono + _SETUP_TTL
+        _active_until.set(event_id, True)
 
 
 def eta(ahead: int, per_second: float) -> tuple[int, tuple[int, int]]:
@@ -406,8 +402,7 @@ def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True
 
 def peek_setup(event_id: int) -> QueueSetup | None:
     """The cached setup, or None (never touches the database)."""
-    hit = _setup_cache.get(event_id)
-    return hit[1] if hit and hit[0] > time.monotonic() else None
+    return _setup_cache.get(event_id)
 
 
 async def astatus(*, token: str, now: float) -> QueueStatus | None:
@@ -441,9 +436,9 @@ async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus,
     res = _join_row(
         await scripts["join"](keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now])
     )
-    if _active_until.get(event_id, 0) < time.monotonic():
+    if not _active_until.get(event_id):
         await c.sadd(rs.active_key(), event_id)
-        _active_until[event_id] = time.monotonic() + _SETUP_TTL
+        _active_until.set(event_id, True)
     created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
         return QueueStatus(token=None, status=CLOSED, reason="sold_out"), False

@@ -374,10 +374,21 @@ def cmd_run() -> int:
     port = env.get("PORT", "8000")
     server = env.get("ASGI_SERVER", "daphne")
     sup = Supervisor(env)
+    # The server drops a WebSocket message over this before buffering it
+    # whole (defaults: Daphne 1 MiB, uvicorn 16 MiB); the consumer checks it too.
+    ws_max = env.get("QUEUE_WS_MAX_MESSAGE_BYTES", "1024")
     if server == "uvicorn":
-        sup.start("web", [str(VENV / "bin" / "uvicorn"), "ticketing.asgi:application", "--host", host, "--port", port])
+        sup.start(
+            "web",
+            [str(VENV / "bin" / "uvicorn"), "ticketing.asgi:application", "--host", host, "--port", port]
+            + ["--ws-max-size", ws_max],
+        )
     else:
-        sup.start("web", [str(VENV / "bin" / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"])
+        sup.start(
+            "web",
+            [str(VENV / "bin" / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"]
+            + ["--websocket-max-message-size", ws_max, "--websocket-max-frame-size", ws_max],
+        )
     sup.start(
         "worker",
         [

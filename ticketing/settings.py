@@ -267,3 +267,14 @@ QUEUE_LEASE_IDLE_SECONDS = envint("QUEUE_LEASE_IDLE_SECONDS", 600, minimum=30)
 QUEUE_LEASE_MAX_SECONDS = envint("QUEUE_LEASE_MAX_SECONDS", 1800, minimum=60)
 QUEUE_GRACE_SECONDS = envint("QUEUE_GRACE_SECONDS", 300, minimum=30)
 QUEUE_TICK_SECONDS = 1.0
+# WebSockets (docs/waiting-room.md, "Limits"), counted per server process:
+# open sockets per queue token (a fan's tabs) and per client address (0: no
+# cap; behind a proxy the server must see the real address), then a bucket of
+# client messages per socket (a burst, then one per N seconds; a flood closes it).
+QUEUE_WS_PER_TOKEN = envint("QUEUE_WS_PER_TOKEN", 8, minimum=1)
+QUEUE_WS_PER_ADDRESS = envint("QUEUE_WS_PER_ADDRESS", 200, minimum=0)
+QUEUE_WS_MESSAGE_BURST = envint("QUEUE_WS_MESSAGE_BURST", 3, minimum=1)
+QUEUE_WS_MESSAGE_EVERY_SECONDS = float(envstr("QUEUE_WS_MESSAGE_EVERY_SECONDS", "2.0"))
+if not QUEUE_WS_MESSAGE_EVERY_SECONDS > 0:
+    raise ImproperlyConfigured("QUEUE_WS_MESSAGE_EVERY_SECONDS must be > 0")
+QUEUE_WS_MAX_MESSAGE_BYTES = envint("QUEUE_WS_MAX_MESSAGE_BYTES", 1024, minimum=16)

@@ -26,6 +26,7 @@ from inventory import hooks, selectors
 from inventory.models import AuditEntry, Event, ItemStatus, Order, OrderStatus, Section
 from inventory.services.locking import Busy, begin, inventory_transaction
 from ticketing.inputs import shown
+from ticketing.memo import Memo
 
 SYSTEM = "system"
 MAX_ATTEMPTS = 3
@@ -416,8 +417,9 @@ def _check_ids(event: Event, item_ids: object) -> list[int]:
 
 
 # (venue id, code) → Section. A venue's sections are fixed once an event has
-# inventory, and best-available asks for one on every hold.
-_SECTIONS: dict[tuple[int, str], Section] = {}
+# inventory, and best-available asks for one on every hold. Only sections
+# that exist are kept: made-up codes never take a place.
+_SECTIONS: Memo[tuple[int, str], Section] = Memo("inventory.section", maxsize=4096, ttl=None)
 
 
 def _section(event: Event, code: object) -> Section:
@@ -431,9 +433,7 @@ def _section(event: Event, code: object) -> Section:
         section = Section.objects.filter(venue_id=event.venue_id, code=code).first()
         if section is None:
             raise InvalidHold(f"No section {shown(code)} at this venue.", code="unknown_section")
-        if len(_SECTIONS) > 10_000:
-            _SECTIONS.clear()
-        _SECTIONS[key] = section
+        _SECTIONS.set(key, section)
     return section
 
 
