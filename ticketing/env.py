@@ -6,6 +6,7 @@ the message, instead of surfacing later as a confusing runtime error.
 
 from __future__ import annotations
 
+import math
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -40,6 +41,21 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ImproperEnv(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperEnv(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def envfloat(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperEnv(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ImproperEnv(f"{name} must be a finite number, got {raw!r}")
     if minimum is not None and value < minimum:
         raise ImproperEnv(f"{name} must be >= {minimum}, got {value}")
     return value
