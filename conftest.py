@@ -8,6 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+# private_redis, silent_redis_url: Redis outages on demand.
+pytest_plugins = ["ticketing.tests.redis_outage"]
+
 
 @pytest.fixture
 def promoter(db, django_user_model):  # type: ignore[no-untyped-def]

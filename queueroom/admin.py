@@ -49,7 +49,10 @@ class QueueEventAdmin(EventAdmin):
 
     @admin.display(description="Queue now")
     def queue_figures(self, obj: Event) -> str:
-        doc = services.state_document(obj.pk) if obj.pk else None
+        try:
+            doc = services.state_document(obj.pk) if obj.pk else None
+        except services.QueueError:
+            return "Queue figures unavailable: Redis does not answer."
         if not doc:
             return "No queue yet."
         rows = [

@@ -38,8 +38,12 @@ def set_pass_cookie(response: HttpResponse, s: services.QueueStatus) -> None:
     )
 
 
-def _fail(exc: services.QueueError) -> JsonResponse:
-    return error_response(exc.status, exc.code, exc.detail)
+def error(exc: services.QueueError) -> JsonResponse:
+    """The JSON answer to a QueueError (with Retry-After when it has one)."""
+    response = error_response(exc.status, exc.code, exc.detail)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @csrf_exempt  # no ambient authority: the place is keyed by the fan cookie, and joining twice is a no-op
@@ -60,7 +64,7 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=time.time())  # type: ignore[attr-defined]
     except services.QueueError as exc:
-        return _fail(exc)
+        return error(exc)
     return status_response(request, s, status=201 if created else 200)
 
 
@@ -74,7 +78,7 @@ def place(request: HttpRequest, token: str) -> JsonResponse:
         else:
             s = services.status(token=token, fan_id=fan_id, now=time.time())
     except services.QueueError as exc:
-        return _fail(exc)
+        return error(exc)
     return status_response(request, s)
 
 
@@ -84,7 +88,7 @@ def heartbeat(request: HttpRequest, token: str) -> JsonResponse:
     try:
         st = services.heartbeat(token=token, fan_id=request.fan_id, now=time.time())  # type: ignore[attr-defined]
     except services.QueueError as exc:
-        return _fail(exc)
+        return error(exc)
     if st is None:
         return error_response(404, "not_found", "No such place in a queue.")
     return JsonResponse({"ok": True})
@@ -99,7 +103,10 @@ def state(request: HttpRequest, slug: str) -> JsonResponse:
     event = selectors.published_event(slug)
     if event is None:
         return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
-    doc = services.state_document(event.pk)
+    try:
+        doc = services.state_document(event.pk)
+    except services.QueueError as exc:
+        return error(exc)
     if doc is None:
         return error_response(404, "no_queue", "This event has no queue yet.")
     return JsonResponse(doc)

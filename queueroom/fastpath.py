@@ -27,7 +27,7 @@ from django.http import JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from inventory.identity import new_fan_id
-from queueroom import selectors, services
+from queueroom import api, selectors, services
 from queueroom.consumers import fan_id_from_scope
 from ticketing.edge import security_headers
 
@@ -95,8 +95,8 @@ class QueueFastPath:
         fan_id = fan_id or new_fan_id()
         try:
             result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=time.time())
-        except services.QueueError:
-            return False, replay
+        except services.QueueError as exc:
+            return await _unavailable(scope, send, exc), replay
         if result is None:
             return False, replay
         status, created = result
@@ -118,14 +118,24 @@ class QueueFastPath:
     async def _place(self, scope: Scope, send: Send, token: str) -> bool:
         try:
             status = await services.astatus(token=token, now=time.time())
-        except services.QueueError:
-            return False
+        except services.QueueError as exc:
+            return await _unavailable(scope, send, exc)
         if status is None:
             return False
         response = JsonResponse(status.as_dict())
         response["Cache-Control"] = "no-store"
         await _send(scope, send, response)
         return True
+
+
+async def _unavailable(scope: Scope, send: Send, exc: services.QueueError) -> bool:
+    """Answer a Redis outage here, as the view would (queueroom.api): sending
+    the request on to Django would only wait for the same Redis again.
+    Other errors go to Django, which words them. Whether it answered."""
+    if exc.code != services.UNAVAILABLE:
+        return False
+    await _send(scope, send, api.error(exc))
+    return True
 
 
 async def _send(scope: Scope, send: Send, response: JsonResponse) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from django.conf import settings
+from django.core.signals import setting_changed
 
 JOIN = """
 -- KEYS: fan key, lane hash, meta. ARGV: base, lane, bind, now
@@ -332,9 +333,22 @@ def leader_key() -> str:
     return f"{prefix()}leader"
 
 
+def _options() -> dict[str, Any]:
+    # Bounded waits: a Redis that stops answering costs a request about
+    # REDIS_SOCKET_TIMEOUT, then a 503 (services.unavailable_on_redis_error).
+    # from_url clients do not retry, so that is the whole wait.
+    return {
+        "decode_responses": True,
+        "max_connections": 64,
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_keepalive": True,
+    }
+
+
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True, max_connections=64)
+    return redis.Redis.from_url(settings.REDIS_URL, **_options())
 
 
 _SCRIPTS = {
@@ -373,7 +387,7 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
     loop = asyncio.get_running_loop()
     found = _async.get(loop)
     if found is None:
-        c = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=True, max_connections=64)
+        c = aredis.Redis.from_url(settings.REDIS_URL, **_options())
         found = (c, {name: c.register_script(src) for name, src in _SCRIPTS.items()})
         _async[loop] = found
     return found
@@ -382,3 +396,19 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
 async def arun(name: str, keys: list[str], args: list[Any]) -> Any:
     _, scripts = async_client()
     return await scripts[name](keys=keys, args=args)
+
+
+def reset_clients(**kwargs: Any) -> None:
+    """Forget the clients, so the next call connects with the current
+    settings (tests point the queue at a private Redis this way)."""
+    if kwargs.get("setting") not in (None, *_CLIENT_SETTINGS):
+        return
+    if client.cache_info().currsize:
+        client().close()
+    client.cache_clear()
+    _sync_scripts.cache_clear()
+    _async.clear()
+
+
+_CLIENT_SETTINGS = ("REDIS_URL", "REDIS_CONNECT_TIMEOUT", "REDIS_SOCKET_TIMEOUT")
+setting_changed.connect(reset_clients, dispatch_uid="queueroom.redis_scripts.reset_clients")

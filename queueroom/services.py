@@ -5,14 +5,18 @@ tests control time. See docs/waiting-room.md for the design."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import random
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
+import redis
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
@@ -41,11 +45,68 @@ _CLOSED_REASONS = {
 
 
 class QueueError(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after
+
+
+UNAVAILABLE = "unavailable"
+# What Redis raises when it refuses, drops or stops answering (the clients
+# time out after settings.REDIS_SOCKET_TIMEOUT). BusyLoadingError is a
+# ConnectionError: a restarting Redis is unavailable too.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+_quiet_until = 0.0
+
+
+def _unavailable(exc: Exception) -> QueueError:
+    global _quiet_until
+    mono = time.monotonic()
+    if mono >= _quiet_until:  # every waiting fan fails at once: one line per 10 s, not one per request
+        _quiet_until = mono + 10
+        log.warning("waiting room unavailable: redis %s: %s (repeats muted for 10 s)", type(exc).__name__, exc)
+    # A few seconds, spread so that a crowd told to come back does not come
+    # back in one wave.
+    return QueueError(
+        503,
+        UNAVAILABLE,
+        "The waiting room is not answering right now. Try again in a few seconds; a place you have is kept.",
+        retry_after=random.randint(3, 7),
+    )
+
+
+def unavailable_on_redis_error(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a Redis outage inside ``func`` into QueueError 503 "unavailable"
+    with a retry-after: the one mapping for every entry point of the queue."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except REDIS_DOWN as exc:
+            raise _unavailable(exc) from exc
+
+    return wrapper
+
+
+def aunavailable_on_redis_error(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """unavailable_on_redis_error for coroutine functions."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await func(*args, **kwargs)
+        except REDIS_DOWN as exc:
+            raise _unavailable(exc) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -203,6 +264,7 @@ def _give_back_code(lane_id: int, code: str) -> None:
     PresaleCode.objects.filter(lane_id=lane_id, code=code.strip(), used__gt=0).update(used=F("used") - 1)
 
 
+@unavailable_on_redis_error
 def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[QueueStatus, bool]:
     """Take a place in the event's queue, or return the fan's existing one
     (refreshes, more tabs and retries never add a second place). A presale
@@ -343,6 +405,7 @@ def _fan_free_status(
     return out
 
 
+@unavailable_on_redis_error
 def status(*, token: str, fan_id: str | None, now: float, heartbeat: bool = True, claim: bool = True) -> QueueStatus:
     """Where the token's fan stands. Counts as a heartbeat; an offer is
     claimed (the store lease opens and the pass is issued) when the caller is
@@ -405,6 +468,7 @@ def peek_setup(event_id: int) -> QueueSetup | None:
     return _setup_cache.get(event_id)
 
 
+@aunavailable_on_redis_error
 async def astatus(*, token: str, now: float) -> QueueStatus | None:
     """status() for async servers, for tickets that are not offered or
     admitted; None means "ask status()" (claims and passes stay sync)."""
@@ -423,6 +487,7 @@ async def astatus(*, token: str, now: float) -> QueueStatus | None:
     return _fan_free_status(_status_base(token, t, row, now), t, row, setup, now, gone_ahead)
 
 
+@aunavailable_on_redis_error
 async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus, bool] | None:
     """join() without a presale code for async servers; None means "call
     join()" (which is idempotent, so the fallback is always safe)."""
@@ -463,6 +528,7 @@ def _setting(name: str) -> int:
     return int(getattr(settings, name))
 
 
+@unavailable_on_redis_error
 def heartbeat(*, token: str, fan_id: str | None, now: float) -> str | None:
     """Keep a waiting fan's place (grace period) or an admitted fan's lease.
     Only the browser that joined may: QueueError 403 for any other."""
@@ -495,9 +561,16 @@ def heartbeat_many(*, tokens: list[str], now: float) -> None:
             ticket_key, _, _, _ = _keys(t.event_id, t.lane_id, t.ticket)
             # The hub's own connections: no owner check (a connection holds no pass).
             rs.run("heartbeat", [ticket_key, f"{rs.base(t.event_id)}leases"], [now, idle, ""], pipe=pipe)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except REDIS_DOWN as exc:
+            # The hub calls this once a minute and places last QUEUE_GRACE_SECONDS
+            # (5 min) without one: skip this round instead of ending the hub's loop.
+            log.warning("queue heartbeats skipped: redis %s: %s", type(exc).__name__, exc)
+            return
 
 
+@unavailable_on_redis_error
 def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     """Give up the place (or end the store session); the fan may join again, at the back."""
     t = _parse_token(token)
@@ -519,6 +592,7 @@ def leave(*, token: str, fan_id: str, now: float) -> QueueStatus:
     return status(token=token, fan_id=fan_id, now=now, heartbeat=False, claim=False)
 
 
+@unavailable_on_redis_error
 def end_session(*, store_pass: passes.StorePass, now: float | None = None) -> bool:
     """End the store session a pass belongs to (order paid, fan left the
     store): its place in the store goes to the next fan on the next tick,
@@ -567,6 +641,7 @@ def set_admission(*, event: Event, rate_per_minute: int | None = None, max_in_st
         forget_setup(event.pk)
 
 
+@unavailable_on_redis_error
 def state_document(event_id: int) -> dict[str, Any] | None:
     raw = rs.client().get(f"{rs.base(event_id)}state")
     return json.loads(raw) if raw else None
@@ -725,6 +800,7 @@ def group_name(event_id: int) -> str:
     return f"{settings.REDIS_KEY_PREFIX}.queue.{event_id}"
 
 
+@unavailable_on_redis_error
 def find_place(*, event: Event, fan_id: str) -> str | None:
     """The token of this browser's live place in the event's queue, if any."""
     b = rs.base(event.pk)

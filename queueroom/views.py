@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from inventory.models import Event
 from queueroom import api, selectors, services
 
 # What the page says for the join errors a fan can cause (the API keeps its
@@ -25,6 +26,25 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
     event = selectors.published_event(slug)
     if event is None:
         raise Http404
+    try:
+        return _waiting_room(request, event)
+    except services.QueueError as exc:
+        if exc.code != services.UNAVAILABLE:
+            raise
+        return unavailable(request, event, retry_after=exc.retry_after or 5)
+
+
+def unavailable(request: HttpRequest, event: Event, *, retry_after: int) -> HttpResponse:
+    """The waiting room cannot reach its Redis: say so kindly, and let the
+    page try again by itself (meta refresh, so also without JavaScript)."""
+    response = render(request, "queueroom/unavailable.html", {"event": event, "retry_after": retry_after}, status=503)
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _waiting_room(request: HttpRequest, event: Event) -> HttpResponse:
+    slug = event.slug
     fan_id = request.fan_id  # type: ignore[attr-defined]
     now = time.time()
     error = ""
@@ -32,6 +52,8 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.join(event=event, fan_id=fan_id, code=request.POST.get("code", "")[:40], now=now)
         except services.QueueError as exc:
+            if exc.code == services.UNAVAILABLE:
+                raise
             error = str(JOIN_ERRORS.get(exc.code, exc.detail))
         else:
             return redirect("queueroom:waiting_room", slug=slug)
@@ -41,7 +63,9 @@ def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
     if token:
         try:
             status = services.status(token=token, fan_id=fan_id, now=now)
-        except services.QueueError:
+        except services.QueueError as exc:
+            if exc.code == services.UNAVAILABLE:
+                raise
             status = None
     progress = 0
     if status and status.place and status.ahead is not None:

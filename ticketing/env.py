@@ -6,6 +6,7 @@ the message, instead of surfacing later as a confusing runtime error.
 
 from __future__ import annotations
 
+import math
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -45,13 +46,6 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def envlist(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return list(default)
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
 def envfloat(name: str, default: float, *, minimum: float | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -60,6 +54,15 @@ def envfloat(name: str, default: float, *, minimum: float | None = None) -> floa
         value = float(raw)
     except ValueError as exc:
         raise ImproperEnv(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ImproperEnv(f"{name} must be a finite number, got {raw!r}")
     if minimum is not None and value < minimum:
         raise ImproperEnv(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]

@@ -110,22 +110,57 @@ if envstr("PYTEST_XDIST_WORKER", ""):
     # Parallel test workers share the server; each gets its own key space.
     REDIS_KEY_PREFIX = f"{REDIS_KEY_PREFIX}-{envstr('PYTEST_XDIST_WORKER', '')}"
 
+# Every Redis client (cache, rate limiter, channel layer, Celery, the queue)
+# gives up after these many seconds: a Redis that hangs instead of refusing
+# must cost a request a 503 (or, for the cache, a miss), never a hung thread.
+REDIS_CONNECT_TIMEOUT = envfloat("REDIS_CONNECT_TIMEOUT", 1.0, minimum=0.05)
+REDIS_SOCKET_TIMEOUT = envfloat("REDIS_SOCKET_TIMEOUT", 2.0, minimum=0.05)
+
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # Everything cached here can be recomputed (availability, seat
+            # maps) or skipped (the hold rate limit): with Redis out the store
+            # reads PostgreSQL instead of failing. Not logged per request (a
+            # traceback per page view in an outage); /readyz reports Redis.
+            "IGNORE_EXCEPTIONS": True,
+        },
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# With the cache out, django-ratelimit would otherwise limit everyone.
+RATELIMIT_FAIL_OPEN = True
+# Only promoters have sessions; in PostgreSQL they survive a Redis outage, and
+# a logout can never be undone by a stale cached copy.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CHANNEL_LAYERS = {
     "default": {
         # Pub/sub layer: one PUBLISH reaches every server process; each
         # process fans out to its own connections (see docs/architecture.md).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    # Bounds PUBLISH and (UN)SUBSCRIBE. The subscription's reader
+                    # polls with its own 0.1 s timeout, so an idle subscription is
+                    # not cut by this (queueroom/tests/test_redis_outage.py).
+                    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                    # A PING every 30 s keeps an idle subscription alive through
+                    # proxies and finds a dead one; keepalive finds a vanished host.
+                    "health_check_interval": 30,
+                    "socket_keepalive": True,
+                }
+            ],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+        },
     }
 }
 
@@ -134,7 +169,14 @@ CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    # Bounds publishes and other commands; the worker's BRPOP is read only once
+    # its socket is readable (kombu checks that connection by itself).
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_keepalive": True,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-sweep-expired-locks": {

@@ -52,7 +52,15 @@
   }
   var pollTimer = null;
   function poll() {
-    fetch(statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (m) {
+    fetch(statusUrl, { credentials: "same-origin" }).then(function (r) {
+      // Busy or unavailable (429/503): keep the page as it is and ask again when told.
+      if (r.status === 429 || r.status === 503) {
+        pollTimer = setTimeout(poll, 1000 * (parseInt(r.headers.get("Retry-After"), 10) || 10));
+        return null;
+      }
+      return r.json();
+    }).then(function (m) {
+      if (!m) return;
       if (m.status === "ADMITTED" && m.store_url) { ourTurn(m.store_url); return; }
       apply(m);
       pollTimer = setTimeout(poll, 1000 * (m.poll_after_seconds || 10));

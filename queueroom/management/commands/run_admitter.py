@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -24,6 +25,9 @@ from queueroom import services
 
 log = logging.getLogger(__name__)
 
+# Longest pause between attempts while Redis is unavailable (seconds).
+BACKOFF_MAX = 5.0
+
 
 class Command(BaseCommand):
     help = "Run the waiting room's admission loop (one tick per second, leader-elected)."
@@ -35,23 +39,40 @@ class Command(BaseCommand):
         owner = f"{socket.gethostname()}:{os.getpid()}"
         asyncio.run(self._loop(owner, options["ticks"]))
 
-    async def _loop(self, owner: str, ticks: int) -> None:
+    async def _loop(self, owner: str, ticks: int, stop: threading.Event | None = None) -> None:
         layer = get_channel_layer()
         done = 0
+        down_since: float | None = None
         self.stdout.write(f"admitter {owner} running")
         try:
-            while not ticks or done < ticks:
+            while (not ticks or done < ticks) and not (stop and stop.is_set()):
                 now = time.time()
+                pause: float | None = None
                 try:
                     docs = await sync_to_async(_cycle, thread_sensitive=True)(owner, now)
                     for doc in docs:
                         await layer.group_send(services.group_name(doc["event"]), {"type": "queue.tick", "state": doc})
+                except services.REDIS_DOWN as exc:
+                    # Each attempt already waited up to REDIS_SOCKET_TIMEOUT; wait
+                    # longer the longer the outage, but never past BACKOFF_MAX, so
+                    # admissions resume within seconds of Redis coming back.
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        log.warning("admitter: redis unavailable (%s: %s); backing off", type(exc).__name__, exc)
+                    pause = min(BACKOFF_MAX, 1.0 + (time.monotonic() - down_since) / 10)
                 except Exception:
                     log.exception("admission tick failed; retrying next second")
+                else:
+                    if down_since is not None:
+                        log.warning("admitter: redis is back after %.0f s", time.monotonic() - down_since)
+                        down_since = None
                 done += 1
-                await asyncio.sleep(max(0.0, 1.0 - (time.time() % 1.0)))
+                await asyncio.sleep(max(0.0, 1.0 - (time.time() % 1.0)) if pause is None else pause)
         finally:
-            await sync_to_async(services.release_leadership)(owner=owner)
+            try:
+                await sync_to_async(services.release_leadership)(owner=owner)
+            except services.REDIS_DOWN:
+                log.warning("admitter: leader lock not released (redis unavailable); it expires by itself")
 
 
 def _cycle(owner: str, now: float) -> list[dict[str, Any]]:
