@@ -151,8 +151,8 @@ def test_a_key_adds_one_lookup_to_a_hold_and_a_replay_holds_nothing(
     # As test_hold_endpoint_makes_few_queries (5), plus the key's lookup.
     with django_assert_max_num_queries(6):
         assert post(fan, {"seat_ids": ids}, key="q").status_code == 201
-    # The event, the key's order (with its event), its lines.
-    with django_assert_num_queries(3):
+    # The event, the key's lookup, its order (with its event), its lines.
+    with django_assert_num_queries(4):
         assert post(fan, {"seat_ids": ids}, key="q").status_code == 200
 
 
