@@ -44,7 +44,16 @@ def probe_database_url() -> str:
 def start_daphne(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "DB_POOL": "1", "LOG_LEVEL": "WARNING", "STORE_ACCESS_CHECK": ""}
     proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "-v", "0", "ticketing.asgi:application"],
+        [
+            str(ROOT / ".venv" / "bin" / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-v",
+            "0",
+            "ticketing.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -167,7 +176,9 @@ def main() -> int:
             os.killpg(server.pid, signal.SIGKILL)
 
     print()
-    print(f"{'probers':>8}{'holds/s':>9}{'holds':>7}{'busy':>6}{'errors':>8}{'probes/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}  probe answers / endpoints after")
+    print(
+        f"{'probers':>8}{'holds/s':>9}{'holds':>7}{'busy':>6}{'errors':>8}{'probes/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}  probe answers / endpoints after"
+    )
     for storm, totals, probes, after in rows:
         lat = sorted(probes.get("latencies", []))
         rate = len(lat) / opts.seconds if lat else 0.0

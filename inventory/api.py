@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
 from inventory.models import Event, Order
-from inventory.services import holds
+from inventory.services import holds, idempotency
 from inventory.services.locking import Busy
 from ticketing.api import ApiError, error_response, json_body
 from ticketing.inputs import shown
@@ -155,13 +155,11 @@ def parse_hold_request(data: dict[str, Any]) -> dict[str, Any]:
     raise ApiError(400, "invalid_request", "Send 'seat_ids', or 'section' with 'quantity'.")
 
 
-def hold_for(request: HttpRequest, event: Event, data: dict[str, Any]) -> holds.Hold:
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+def hold_request(data: dict[str, Any]) -> idempotency.HoldRequest:
+    """A parsed hold request (parse_hold_request) as the services take it."""
     if "quantity" in data:
-        return holds.hold_best_available(
-            event=event, owner=owner, section_code=data["section"], quantity=data["quantity"]
-        )
-    return holds.hold_seats(event=event, owner=owner, seat_ids=data["seat_ids"], section_code=data["section"])
+        return idempotency.HoldRequest(section=data["section"], quantity=data["quantity"], best=True)
+    return idempotency.HoldRequest(section=data["section"], seat_ids=data["seat_ids"])
 
 
 # CSRF-exempt on purpose: writes accept only Content-Type application/json
@@ -179,8 +177,20 @@ def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
         )
         response["Retry-After"] = str(limited.retry_after)
         return response
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        idempotency.check_key(key)
     data = parse_hold_request(json_body(request))
-    hold = hold_for(request, event, data)
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    outcome = idempotency.hold(event=event, owner=owner, request=hold_request(data), key=key)
+    if outcome.replayed is not None:
+        # The order an earlier request with this key created, as it is now.
+        return JsonResponse(
+            {**order_json(outcome.replayed), "url": f"/api/v1/orders/{outcome.replayed.pk}/"},
+            headers={"Idempotent-Replayed": "true"},
+        )
+    hold = outcome.hold
+    assert hold is not None
     return JsonResponse(
         {
             "order_id": str(hold.order_id),
@@ -206,7 +216,9 @@ def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
     )
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def order_json(order: Order, lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if lines is None:
+        lines = selectors.order_lines(order)
     return {
         "order_id": str(order.pk),
         "event": order.event.slug,
@@ -222,7 +234,7 @@ def order_json(order: Order) -> dict[str, Any]:
                 "fee": str(line["fee"]),
                 "held": line["held"],
             }
-            for line in selectors.order_lines(order)
+            for line in lines
         ],
         "expires_at": order.expires_at.isoformat() if order.expires_at else None,
         "total": str(order.total),
@@ -242,3 +254,24 @@ def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
     if request.method == "DELETE":
         order = holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
     return JsonResponse(order_json(order))
+
+
+@require_GET
+def event_orders(request: HttpRequest, slug: str) -> JsonResponse:
+    """The fan's orders of the event that count toward the ticket cap. Like
+    reading one order, it needs no store pass: a fan whose pass ended, or
+    whose hold answer was lost, still finds what they hold."""
+    event = selectors.store_event(slug)
+    if event is None:
+        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    orders = selectors.live_orders(event, owner)
+    lines = selectors.lines_of_orders(orders) if orders else {}
+    return JsonResponse(
+        {
+            "orders": [order_json(order, lines[order.pk]) for order in orders],
+            "tickets": sum(order.ticket_count for order in orders),
+            "max_tickets_per_order": event.max_tickets_per_order,
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )

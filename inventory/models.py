@@ -198,6 +198,12 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The Idempotency-Key of the request that created the order (NULL without
+    # one) and the SHA-256 of that request, normalised, so a retry with the
+    # same key gets this order back and the key reused for another request is
+    # refused (inventory/services/idempotency.py).
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: no key, and outside the partial unique index
+    request_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at"]
@@ -206,6 +212,19 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
         ]
         constraints = [
+            # One order per fan and key: two requests racing with the same key
+            # cannot both create one. Partial, so the keyless holds of the hot
+            # path pay no index insert.
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(idempotency_key__isnull=True, request_hash__isnull=True)
+                | Q(idempotency_key__isnull=False, request_hash__isnull=False),
+                name="order_idempotency_key_has_hash",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="PAID") | Q(paid_at__isnull=False), name="order_paid_has_paid_at"
             ),

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderItem, PriceTier, Section
+from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderItem, OrderStatus, PriceTier, Section
 from ticketing.inputs import text_problem
 from ticketing.memo import Memo
 
@@ -179,22 +179,52 @@ def order_for_owner(order_id: object, owner: str) -> Order | None:
 
 
 def order_lines(order: Order) -> list[dict[str, Any]]:
+    return lines_of_orders([order]).get(order.pk, [])
+
+
+def lines_of_orders(orders: list[Order]) -> dict[Any, list[dict[str, Any]]]:
+    """Each order's lines (seats, prices, still held or not), in one query."""
     lines = (
-        OrderItem.objects.filter(order=order)
+        OrderItem.objects.filter(order__in=[o.pk for o in orders])
         .select_related("item", "item__section")
         .order_by("item__section__sort_order", "item__row_index", "item__number", "item__place_number")
     )
-    return [
-        {
-            "id": line.item_id,
-            "section": line.item.section.code,
-            "section_name": line.item.section.name,
-            "row": line.item.row_label,
-            "number": line.item.number if line.item.place_number is None else None,
-            "place": line.item.place_number,
-            "price": line.price,
-            "fee": line.fee,
-            "held": line.is_live,
-        }
-        for line in lines
-    ]
+    result: dict[Any, list[dict[str, Any]]] = {o.pk: [] for o in orders}
+    for line in lines:
+        result[line.order_id].append(
+            {
+                "id": line.item_id,
+                "section": line.item.section.code,
+                "section_name": line.item.section.name,
+                "row": line.item.row_label,
+                "number": line.item.number if line.item.place_number is None else None,
+                "place": line.item.place_number,
+                "price": line.price,
+                "fee": line.fee,
+                "held": line.is_live,
+            }
+        )
+    return result
+
+
+# At most this many orders are listed; the per-fan cap (1-20 tickets, each
+# order at least one) keeps a fan's live orders under it anyway.
+MAX_LIVE_ORDERS = 20
+
+
+def live_orders(event: Event, owner: str, now: datetime | None = None) -> list[Order]:
+    """The fan's orders of ``event`` that count toward the ticket cap,
+    newest first: HELD and not yet expired, PAYMENT_PENDING (its payment may
+    still complete, so even past its deadline until payments settles it),
+    and PAID. The same rule as the cap check in inventory.services.holds.
+    ``order.event`` is ``event``, so nothing else is read."""
+    now = now or timezone.now()
+    live = Q(status__in=[OrderStatus.PAID, OrderStatus.PAYMENT_PENDING]) | Q(
+        status=OrderStatus.HELD, expires_at__gt=now
+    )
+    orders = list(
+        Order.objects.filter(live, event_id=event.pk, owner=owner).order_by("-created_at", "-id")[:MAX_LIVE_ORDERS]
+    )
+    for order in orders:
+        order.event = event
+    return orders

@@ -18,5 +18,6 @@ api_urlpatterns = [
     path("events/<slug:slug>/", api.event_detail, name="api_event_detail"),
     path("events/<slug:slug>/seats/", api.seats, name="api_seats"),
     path("events/<slug:slug>/holds/", api.create_hold, name="api_create_hold"),
+    path("events/<slug:slug>/orders/", api.event_orders, name="api_event_orders"),
     path("orders/<str:order_id>/", api.order_detail, name="api_order"),
 ]

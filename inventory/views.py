@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +18,7 @@ from django.views.decorators.http import require_POST
 from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
 from inventory.models import Event, OrderStatus
-from inventory.services import holds
+from inventory.services import holds, idempotency
 from inventory.services.locking import Busy
 
 
@@ -34,8 +38,40 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "price_range": selectors.price_range(sections),
             "phase": event.sale_phase(),
             "available": sum(s["available"] for s in sections),
+            **_your_cart(request, event),
         },
     )
+
+
+def _your_cart(request: HttpRequest, event: Event) -> dict[str, object]:
+    """The fan's live orders of the event ("Your cart" on the store pages),
+    each with its time left. A browser without the fan cookie has none,
+    and costs no query (most first visits of the event page)."""
+    if settings.FAN_COOKIE_NAME not in request.COOKIES:
+        return {"your_cart": []}
+    now = timezone.now()
+    orders = selectors.live_orders(event, request.fan_id, now)  # type: ignore[attr-defined]
+    return {
+        "your_cart": [
+            {
+                "order": order,
+                "time_left": _clock(order.expires_at - now if order.expires_at else dt.timedelta()),
+            }
+            for order in orders
+        ]
+    }
+
+
+def _clock(left: dt.timedelta) -> str:
+    """HH:MM:SS, as static/js/countdown.js then counts it down."""
+    seconds = max(0, int(left.total_seconds()))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _form_keys() -> dict[str, str]:
+    """A fresh Idempotency-Key for each hold form of this render: submitting
+    the form twice, or again after the answer was lost, gives one order."""
+    return {"best_key": secrets.token_urlsafe(16), "pick_key": secrets.token_urlsafe(16)}
 
 
 # --- the store: seat map, cart --------------------------------------------------
@@ -84,6 +120,8 @@ def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "on_sale": _on_sale(event),
             "width": width,
             "height": height,
+            **_your_cart(request, event),
+            **_form_keys(),
         },
     )
 
@@ -117,13 +155,18 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
             if quantity is None:
                 messages.error(request, _("Choose how many tickets you want."))
                 return redirect(back)
-            result = holds.hold_best_available(event=event, owner=owner, section_code=code, quantity=quantity[0])
+            wanted = idempotency.HoldRequest(section=code, quantity=quantity[0], best=True)
         else:
             ids = _int_list(request.POST.getlist("seat_ids"))
             if not ids:
                 messages.error(request, _("Choose seats on the map."))
                 return redirect(back)
-            result = holds.hold_seats(event=event, owner=owner, seat_ids=ids, section_code=code or None)
+            wanted = idempotency.HoldRequest(section=code or None, seat_ids=ids)
+        key = request.POST.get("idempotency_key") or None
+        result = idempotency.hold(event=event, owner=owner, request=wanted, key=key)
+    except idempotency.KeyReused:
+        messages.warning(request, _("This page was out of date, so nothing was held. Check your choice and try again."))
+        return redirect(back)
     except holds.SeatsUnavailable as exc:
         messages.warning(
             request,

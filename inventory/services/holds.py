@@ -132,6 +132,20 @@ class Hold:
     items: tuple[HeldItem, ...]
 
 
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's key for one hold request and the hash of that request,
+    written on the order the hold creates, in the same statement
+    (inventory.services.idempotency decides what a repeated key means)."""
+
+    key: str
+    request_hash: str
+
+
+def _key_params(key: IdempotencyKey | None) -> dict[str, str | None]:
+    return {"key": key.key if key else None, "key_hash": key.request_hash if key else None}
+
+
 # --- SQL ------------------------------------------------------------------------
 
 _CLAIMABLE = "(i.status = 'AVAILABLE' OR (i.status IN ('SOFT_LOCKED', 'HARD_LOCKED') AND i.locked_until <= %(now)s))"
@@ -167,9 +181,10 @@ _CLAIM_SQL = f"""
 _INSERT_HOLD_SQL = """
     WITH new_order AS (
         INSERT INTO inventory_order
-            (id, event_id, owner, status, total, currency, ticket_count, expires_at, created_at, updated_at)
+            (id, event_id, owner, status, total, currency, ticket_count, expires_at, created_at, updated_at,
+             idempotency_key, request_hash)
         VALUES (%(order)s, %(event)s, %(owner)s, 'HELD', %(total)s, %(currency)s, %(count)s, %(until)s,
-                %(now)s, %(now)s)
+                %(now)s, %(now)s, %(key)s, %(key_hash)s)
     ), new_items AS (
         INSERT INTO inventory_orderitem (order_id, item_id, price, fee, is_live)
         SELECT %(order)s, t.item, t.price, t.fee, true
@@ -215,9 +230,10 @@ _FAST_HOLD_SQL = """
         RETURNING i.id, target.code, i.row_label, i.number, i.place_number, target.price, target.fee, target.currency
     ), new_order AS (
         INSERT INTO inventory_order
-            (id, event_id, owner, status, total, currency, ticket_count, expires_at, created_at, updated_at)
+            (id, event_id, owner, status, total, currency, ticket_count, expires_at, created_at, updated_at,
+             idempotency_key, request_hash)
         SELECT %(order)s, %(event)s, %(owner)s, 'HELD', coalesce(sum(c.price + c.fee), 0),
-               coalesce(min(c.currency), 'EUR'), count(*), %(until)s, %(now)s, %(now)s
+               coalesce(min(c.currency), 'EUR'), count(*), %(until)s, %(now)s, %(now)s, %(key)s, %(key_hash)s
         FROM claimed c
     ), new_items AS (
         INSERT INTO inventory_orderitem (order_id, item_id, price, fee, is_live)
@@ -501,6 +517,7 @@ def _record_hold(
     rows: list[tuple[Any, ...]],
     now: dt.datetime,
     reason: str,
+    key: IdempotencyKey | None = None,
 ) -> Hold:
     """Write the order, its items and the audit rows for a claim that got
     every row it asked for. Orders displaced from expired locks end first, so
@@ -526,6 +543,7 @@ def _record_hold(
             "fees": [i.fee for i in items],
             "froms": [r[1] for r in rows],
             "reason": reason,
+            **_key_params(key),
         },
     )
     return Hold(
@@ -567,6 +585,7 @@ def _fast_hold_params(
     reason: str,
     seated_only: bool = False,
     section_id: int | None = None,
+    key: IdempotencyKey | None = None,
 ) -> dict[str, Any]:
     return {
         "event": event.pk,
@@ -580,6 +599,7 @@ def _fast_hold_params(
         "seated_only": seated_only,
         "section": section_id,
         "reason": reason,
+        **_key_params(key),
     }
 
 
@@ -626,11 +646,16 @@ def hold_seats(
     seat_ids: Sequence[int],
     section_code: str | None = None,
     now: dt.datetime | None = None,
+    idempotency: IdempotencyKey | None = None,
 ) -> Hold:
     """Hold exactly these seats for ``owner``, all or nothing.
 
     Raises InvalidHold (bad ids, ids of another event or section, too many),
     SaleNotOpen, LimitReached, SeatsUnavailable (with the taken ids) or Busy.
+    With ``idempotency``, the order carries the key, and an order of the
+    same fan that already has it makes the insert fail (IntegrityError on
+    ``order_idempotency_key_unique``): call through
+    ``inventory.services.idempotency``, which handles that.
     """
     now = now or timezone.now()
     ids = _check_ids(event, seat_ids)
@@ -648,6 +673,7 @@ def hold_seats(
                 reason="hold",
                 seated_only=True,
                 section_id=section.pk if section else None,
+                key=idempotency,
             )
             begin(cursor, fan_key=_fan_key(event, owner), then=_FAST_HOLD_SQL, params=params)
             rows = cursor.fetchall()
@@ -676,7 +702,9 @@ def hold_seats(
             )
             if len(rows) != len(ids):
                 raise _Shortfall(row[0] for row in rows)
-            return _record_hold(cursor, event=event, owner=owner, order_id=order_id, rows=rows, now=now, reason="hold")
+            return _record_hold(
+                cursor, event=event, owner=owner, order_id=order_id, rows=rows, now=now, reason="hold", key=idempotency
+            )
     except _Shortfall as shortfall:
         _explain_shortfall(event=event, ids=ids, section=section, claimed=shortfall.claimed)
 
@@ -754,12 +782,19 @@ def _pick(cursor: Any, *, event: Event, section: Section, n: int, now: dt.dateti
 
 
 def hold_best_available(
-    *, event: Event, owner: str, section_code: str, quantity: int, now: dt.datetime | None = None
+    *,
+    event: Event,
+    owner: str,
+    section_code: str,
+    quantity: int,
+    now: dt.datetime | None = None,
+    idempotency: IdempotencyKey | None = None,
 ) -> Hold:
     """Hold the best ``quantity`` seats of a section (adjacent in one row when
     possible), or ``quantity`` general-admission places.
 
-    Raises InvalidHold, SaleNotOpen, LimitReached, NotEnoughSeats or Busy.
+    Raises InvalidHold, SaleNotOpen, LimitReached, NotEnoughSeats or Busy;
+    ``idempotency`` as for ``hold_seats``.
     """
     fixed_now = now
     quantity = _check_quantity(event, quantity)
@@ -776,7 +811,13 @@ def hold_best_available(
                     # Locked by us and AVAILABLE: the one-statement claim gets
                     # them all unless the fan's cap, which it checks, says no.
                     params = _fast_hold_params(
-                        event=event, owner=owner, ids=sorted(picked), order_id=order_id, now=now, reason="hold_best"
+                        event=event,
+                        owner=owner,
+                        ids=sorted(picked),
+                        order_id=order_id,
+                        now=now,
+                        reason="hold_best",
+                        key=idempotency,
                     )
                     cursor.execute(_FAST_HOLD_SQL, params)
                     rows = cursor.fetchall()
@@ -795,7 +836,14 @@ def hold_best_available(
                 if len(rows) != quantity:
                     raise _Shortfall()
                 return _record_hold(
-                    cursor, event=event, owner=owner, order_id=order_id, rows=rows, now=now, reason="hold_best"
+                    cursor,
+                    event=event,
+                    owner=owner,
+                    order_id=order_id,
+                    rows=rows,
+                    now=now,
+                    reason="hold_best",
+                    key=idempotency,
                 )
         except _Shortfall:
             left = _claimable_count(event=event, section=section, now=now)

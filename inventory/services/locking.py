@@ -52,7 +52,7 @@ def _sqlstate(exc: BaseException | None) -> str | None:
     return None
 
 
-def _prepared_cursor() -> CursorWrapper:
+def prepared_cursor() -> CursorWrapper:
     """A cursor with server-side parameter binding, so psycopg prepares the
     hot statements on each connection after a few runs: planning the claim
     costs more database CPU than running it. (The project's default cursor
@@ -76,7 +76,7 @@ def inventory_transaction() -> Iterator[CursorWrapper]:
     database conflicts leave as ``Busy``; everything is rolled back."""
     try:
         with transaction.atomic():
-            cursor = _prepared_cursor()
+            cursor = prepared_cursor()
             try:
                 yield cursor
             finally:

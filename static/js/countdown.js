@@ -1,4 +1,5 @@
-// Counts down to each [data-countdown] ISO time; reloads the page when it is reached.
+// Counts down to each [data-countdown] ISO time; reloads the page when it is reached
+// (unless the node says data-no-reload: a page where the fan may be choosing seats).
 (function () {
   var nodes = document.querySelectorAll("[data-countdown]");
   if (!nodes.length) return;
@@ -10,7 +11,7 @@
       var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600);
       var m = Math.floor(left % 3600 / 60), s = left % 60;
       node.textContent = (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
-      if (left === 0 && !node.dataset.done) { node.dataset.done = "1"; setTimeout(function () { location.reload(); }, 1500); }
+      if (left === 0 && !node.dataset.done && !("noReload" in node.dataset)) { node.dataset.done = "1"; setTimeout(function () { location.reload(); }, 1500); }
     });
   }
   tick();
