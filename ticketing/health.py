@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from django.views.decorators.cache import never_cache
 from ticketing.edge import security_headers
 
 HEARTBEAT_KEY = "celery:heartbeat"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,10 @@ class _Probe:
         previous = self.last
         # With a previous answer nobody waits; the very first probes wait for
         # the one running check (bounded by its timeouts).
-        got = self._lock.acquire(blocking=previous is None, timeout=4 * settings.READYZ_TIMEOUT + 1)
+        if previous is None:
+            got = self._lock.acquire(timeout=4 * settings.READYZ_TIMEOUT + 1)
+        else:
+            got = self._lock.acquire(blocking=False)
         if not got:
             return previous or Readiness(time.monotonic(), {"readiness": "check still running"})
         try:
@@ -215,7 +220,11 @@ class ProbeApp:
         else:
             report = probe.fresh()
             if report is None:
-                report = await asyncio.get_running_loop().run_in_executor(None, probe.report)
+                try:
+                    report = await asyncio.get_running_loop().run_in_executor(None, probe.report)
+                except Exception as exc:  # a probe answers; it never becomes a 500
+                    log.exception("readiness check failed")
+                    report = Readiness(time.monotonic(), {"readiness": _error(exc)})
             status, body = report.status, json.dumps(report.body()).encode()
         await send(
             {

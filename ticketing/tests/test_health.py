@@ -133,6 +133,29 @@ def test_a_probe_storm_leaves_every_endpoint_answering(transactional_db):
         assert status == 200
 
 
+def test_a_stale_result_is_served_at_once_while_one_thread_rechecks(settings, monkeypatch):
+    settings.READYZ_CACHE_SECONDS = 0  # every result is stale at once
+    first = health.probe.report()
+    checking, release = threading.Event(), threading.Event()
+
+    def slow_checks():
+        checking.set()
+        release.wait(10)
+        return health.Readiness(time.monotonic(), {"postgresql": "ok", "redis": "ok"})
+
+    monkeypatch.setattr(health, "run_checks", slow_checks)
+    rechecker = threading.Thread(target=health.probe.report)
+    rechecker.start()
+    try:
+        assert checking.wait(10)
+        # The check is running on the other thread: everyone else gets the
+        # previous result without waiting for it.
+        assert [health.probe.report() for _ in range(20)] == [first] * 20
+    finally:
+        release.set()
+        rechecker.join(10)
+
+
 @pytest.fixture
 def celery_worker_process():
     """A real Celery worker on the test run's Redis key space."""
