@@ -81,7 +81,7 @@ def get(port: int, path: str, *, timeout: float = 10) -> tuple[int, bytes]:
         conn.close()
 
 
-def probers(port: int, threads: int, stop: Any, out: Any) -> None:
+def probers(port: int, threads: int, interval: float, stop: Any, out: Any) -> None:
     """A process of ``threads`` load-balancer probes, each on its own keep-alive connection."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -105,6 +105,8 @@ def probers(port: int, threads: int, stop: Any, out: Any) -> None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             mine.append(time.perf_counter() - started)
             seen[key] = seen.get(key, 0) + 1
+            if interval:
+                stop.wait(interval)
         with lock:
             latencies.extend(mine)
             for key, count in seen.items():
@@ -138,6 +140,9 @@ def main() -> int:
     parser.add_argument("--probers", type=int, default=60, help="concurrent probe threads")
     parser.add_argument("--clients", type=int, default=8, help="hold clients")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--interval", type=float, default=0.0, help="each prober's pause between probes (0: as fast as it can)"
+    )
     opts = parser.parse_args()
 
     url = probe_database_url()
@@ -156,7 +161,9 @@ def main() -> int:
         for slug, storm in zip(slugs, (False, True), strict=True):
             ctx = mp.get_context("fork")
             stop, out = ctx.Event(), ctx.Queue()
-            storm_proc = ctx.Process(target=probers, args=(port, opts.probers, stop, out)) if storm else None
+            storm_proc = (
+                ctx.Process(target=probers, args=(port, opts.probers, opts.interval, stop, out)) if storm else None
+            )
             if storm_proc:
                 storm_proc.start()
             totals = hold_phase(slug, port, opts.clients, opts.seconds)

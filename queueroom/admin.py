@@ -15,6 +15,7 @@ from inventory.admin import EventAdmin
 from inventory.models import Event
 from queueroom import services
 from queueroom.models import Lane, PresaleCode, QueueConfig
+from ticketing import health
 
 
 class QueueConfigInline(admin.StackedInline[QueueConfig, Event]):
@@ -63,6 +64,8 @@ class QueueEventAdmin(EventAdmin):
             ("Max in store", doc["max_in_store"]),
             ("Paused", "yes" if doc["paused"] else "no"),
             ("Closed (sold out)", "yes" if doc["closed"] else "no"),
+            # Not a readiness condition (web nodes serve without it), so it is shown here.
+            ("Background work (Celery)", health.probe.report().warnings.get("celery") or "running"),
         ]
         for lane in doc["lanes"].values():
             rows.append(

@@ -164,3 +164,21 @@ def test_heartbeat_needs_the_browser_that_joined(small_event, fan, second_fan) -
     assert (stranger.status_code, stranger.json()["error"]) == (403, "not_your_place")
     cookieless = Client().post(url)
     assert (cookieless.status_code, cookieless.json()["error"]) == (403, "not_your_place")
+
+
+def test_promoter_sees_whether_background_work_runs(small_event, promoter_client) -> None:  # type: ignore[no-untyped-def]
+    from django_redis import get_redis_connection
+
+    from ticketing import health
+    from ticketing.celery import heartbeat
+
+    _join(Client(), small_event.slug)
+    services.tick(event=small_event, now=time.time())
+    get_redis_connection("default").delete(health.heartbeat_key())
+    health.probe.clear()
+    page = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
+    assert "Background work (Celery)" in page and "no Celery heartbeat yet" in page
+    heartbeat()
+    health.probe.clear()
+    page = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
+    assert "no Celery heartbeat" not in page
