@@ -252,10 +252,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"expected_refusals": {"()": "ticketing.logfilters.ExpectedRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")},
+        # 409 "taken", 429 "slow down" and their kind are answers, not warnings.
+        "django.request": {"filters": ["expected_refusals"]},
         # Beat sends the lock sweeper every few seconds: one "due", "received"
         # and "succeeded" line each would drown the other processes' logs.
         # Failures are still logged (ERROR), and the sweeper logs what it frees.
