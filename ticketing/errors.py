@@ -110,6 +110,7 @@ def domain_error_response(exc: DomainError) -> JsonResponse:
         response["Retry-After"] = str(exc.retry_after)
     return response
 
+
 # What a bare status means when nothing more specific was said.
 API_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request is not valid."),

@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from ticketing.edge import security_headers
 
@@ -183,15 +185,22 @@ class _Probe:
 probe = _Probe()
 
 
+@csrf_exempt
+@require_http_methods(["GET", "HEAD"])
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
+@require_http_methods(["GET", "HEAD"])
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     report = probe.report()
-    return JsonResponse(report.body(), status=report.status)
+    response = JsonResponse(report.body(), status=report.status)
+    if report.status == 503:
+        response["Retry-After"] = "5"
+    return response
 
 
 # --- on the event loop --------------------------------------------------------
@@ -212,8 +221,12 @@ class ProbeApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
-        if scope["type"] != "http" or path not in ("/healthz", "/readyz") or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http" or path not in ("/healthz", "/readyz"):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            body = json.dumps({"error": "method_not_allowed", "detail": "Probes answer GET and HEAD."}).encode()
+            await self._answer(scope, send, 405, body, [(b"allow", b"GET, HEAD")])
             return
         if path == "/healthz":
             status, body = 200, _HEALTHZ
@@ -226,6 +239,13 @@ class ProbeApp:
                     log.exception("readiness check failed")
                     report = Readiness(time.monotonic(), {"readiness": _error(exc)})
             status, body = report.status, json.dumps(report.body()).encode()
+        # A load balancer retries an unready node after a few seconds.
+        extra = [(b"retry-after", b"5")] if status == 503 else []
+        await self._answer(scope, send, status, body, extra)
+
+    async def _answer(
+        self, scope: Scope, send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
+    ) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -235,6 +255,7 @@ class ProbeApp:
                     (b"content-length", str(len(body)).encode()),
                     (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
                     *security_headers(scope),
+                    *extra,
                 ],
             }
         )

@@ -36,6 +36,29 @@ def test_healthz_answers_while_the_process_is_up(fan):
     assert response.json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_only_get_and_head(path):
+    from ticketing.tests import asgi
+
+    for method in ("POST", "PUT", "TRACE"):
+        answer = asgi.request(method, path)
+        assert (answer.status, answer.headers["allow"], answer.json()["error"]) == (
+            405,
+            "GET, HEAD",
+            "method_not_allowed",
+        )
+    head = asgi.request("HEAD", path)
+    assert head.status == 200 and head.body == b""
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:1/0", READYZ_TIMEOUT=0.3)
+def test_an_unready_answer_says_when_to_ask_again():
+    from ticketing.tests import asgi
+
+    answer = asgi.request("GET", "/readyz")
+    assert (answer.status, answer.headers["retry-after"]) == (503, "5")
+
+
 def test_readyz_stays_ready_without_a_celery_worker_and_says_so(fan):
     _forget_heartbeat()
     response = fan.get("/readyz")

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from queueroom import selectors, services
+from queueroom.tests.conftest import _clean_queue_state  # noqa: F401 - an empty queue key space per test
 from ticketing.tests import asgi
 
 pytestmark = pytest.mark.django_db
