@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from enum import StrEnum
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -88,6 +89,16 @@ class Seat(models.Model):
         return f"{self.section.code} {self.row_label}-{self.number}"
 
 
+
+class SalePhase(StrEnum):
+    """Where an event's sale stands (Event.sale_phase). A str, so the JSON API
+    and templates read the same words as before (``phase == "ON_SALE"``)."""
+
+    NOT_OPEN = "NOT_OPEN"
+    PRESALE = "PRESALE"
+    ON_SALE = "ON_SALE"
+    ENDED = "ENDED"
+
 class Event(models.Model):
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
     name = models.CharField(max_length=200)
@@ -127,17 +138,17 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def sale_phase(self, now: dt.datetime | None = None) -> str:
-        """NOT_OPEN, PRESALE, ON_SALE or ENDED at ``now``. The sale ends at
+    def sale_phase(self, now: dt.datetime | None = None) -> SalePhase:
+        """The phase of the sale at ``now``. The sale ends at
         ``sale_closes_at``, or when the show starts if that is not set."""
         now = now or timezone.now()
         if now >= (self.sale_closes_at or self.starts_at):
-            return "ENDED"
+            return SalePhase.ENDED
         if now >= self.sale_opens_at:
-            return "ON_SALE"
+            return SalePhase.ON_SALE
         if self.presale_opens_at and now >= self.presale_opens_at:
-            return "PRESALE"
-        return "NOT_OPEN"
+            return SalePhase.PRESALE
+        return SalePhase.NOT_OPEN
 
 
 class PriceTier(models.Model):
@@ -171,7 +182,6 @@ class ItemStatus(models.TextChoices):
     SOLD = "SOLD", _("Sold")
 
 
-LOCKED_STATUSES = (ItemStatus.SOFT_LOCKED, ItemStatus.HARD_LOCKED)
 
 
 class OrderStatus(models.TextChoices):

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
-from inventory.models import Event, OrderStatus
+from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
 from inventory.services.locking import Busy
 
@@ -86,7 +86,7 @@ def _store_page_event(request: HttpRequest, slug: str) -> Event:
 
 
 def _on_sale(event: Event) -> bool:
-    return event.sale_phase() == "ON_SALE"
+    return event.sale_phase() == SalePhase.ON_SALE
 
 
 def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
