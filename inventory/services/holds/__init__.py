@@ -14,7 +14,8 @@ Where things are:
 - ``chosen``: ``hold_seats``, the seats a fan picked;
 - ``best``: ``hold_best_available``, with the pure choice in ``blocks``;
 - ``claims``: what both share (the fan's lock and cap, the claim, the order);
-- ``lifecycle``: release, expiry, checkout, sale;
+- ``lifecycle``: release, expiry, checkout, sale, and the payments app's
+  entry point ``release_after_payment_cancelled`` (see ``inventory.hooks``);
 - ``sweeper``: ``sweep_expired``, freeing expired locks in batches;
 - ``validation``: the request's input; ``errors``: why a request is refused;
 - ``sql``: every statement; ``records``: their row types; ``audit``: the
@@ -40,6 +41,7 @@ from inventory.services.holds.lifecycle import (
     OPEN_ORDER_STATUSES,
     SYSTEM,
     expire_order,
+    release_after_payment_cancelled,
     release_order,
     sell_order,
     start_checkout,
@@ -67,6 +69,7 @@ __all__ = [
     "expire_order",
     "hold_best_available",
     "hold_seats",
+    "release_after_payment_cancelled",
     "release_order",
     "sell_order",
     "start_checkout",

@@ -3,6 +3,15 @@
 Order states: HELD → PAYMENT_PENDING → PAID, or → CANCELLED / EXPIRED / FAILED.
 Every ending goes through one step, ``end_orders`` (the sweeper and the
 takeover of expired locks use it too).
+
+Orders with a payment in flight. Releasing a PAYMENT_PENDING order could
+leave a fan charged without tickets, so ``release_order`` (the fan's
+button, checkout expiry, the sweeper) does not release it itself: it asks the
+handler the payments app registered in ``inventory.hooks``. That handler
+cancels the payment at the provider (outside any database lock), then calls
+``release_after_payment_cancelled`` here, or ``sell_order`` when the payment
+had already succeeded. With no handler registered there is no payment to
+cancel, and the order is released directly.
 """
 
 from __future__ import annotations
@@ -140,17 +149,16 @@ def release_order(
     actor: str = SYSTEM,
     reason: str = "released",
     final_status: str = OrderStatus.CANCELLED,
-    payment_cleared: bool = False,
     now: dt.datetime | None = None,
 ) -> Order:
     """Give an order's seats back and end it (CANCELLED by default; EXPIRED or
     FAILED for the sweeper and payments). ``owner`` restricts to the fan's own
     orders (another fan's order is OrderNotFound).
 
-    An order in PAYMENT_PENDING goes through ``hooks.release_with_payment``
-    first unless ``payment_cleared`` (the payments app says there is no
-    payment to honour). Releasing an order that already ended is a no-op; a
-    PAID order cannot be released (InvalidTransition).
+    An order in PAYMENT_PENDING goes to the payments app's handler
+    (``inventory.hooks``) when one is registered. Releasing an order that
+    already ended is a no-op; a PAID order cannot be released
+    (InvalidTransition). Raises Busy when the order keeps changing under it.
     """
     _check_final_status(final_status)
     for _ in range(MAX_ATTEMPTS):
@@ -159,10 +167,40 @@ def release_order(
             return order
         if order.status == OrderStatus.PAID:
             raise InvalidTransition("This order is paid; ask for a refund instead.")
-        if order.status == OrderStatus.PAYMENT_PENDING and not payment_cleared:
-            hooks.release_with_payment(order_id=order.pk, final_status=final_status, reason=reason, actor=actor)
+        handler = hooks.payment_release_handler() if order.status == OrderStatus.PAYMENT_PENDING else None
+        if handler is not None:
+            handler(order_id=order.pk, final_status=final_status, reason=reason, actor=actor)
             order.refresh_from_db()
             return order
+        if _free_and_end(order, final_status=final_status, reason=reason, actor=actor, now=now or timezone.now()):
+            order.refresh_from_db()
+            return order
+    raise Busy()
+
+
+def release_after_payment_cancelled(
+    *,
+    order_id: uuid.UUID | str,
+    final_status: str = OrderStatus.CANCELLED,
+    reason: str = "released",
+    actor: str = SYSTEM,
+    now: dt.datetime | None = None,
+) -> Order:
+    """The payments app's way back: it cancelled the order's payment at the
+    provider (or found there was none to honour), so release the checkout now.
+
+    Only an order in PAYMENT_PENDING is released here; one that already ended
+    is a no-op; any other is InvalidTransition (a PAID order is never
+    released, and a HELD one goes through ``release_order``). Raises Busy
+    when the order keeps changing under it.
+    """
+    _check_final_status(final_status)
+    for _ in range(MAX_ATTEMPTS):
+        order = get_order(order_id, None)
+        if order.status in DONE_ORDER_STATUSES:
+            return order
+        if order.status != OrderStatus.PAYMENT_PENDING:
+            raise InvalidTransition(f"An order in {order.status} has no payment to cancel.")
         if _free_and_end(order, final_status=final_status, reason=reason, actor=actor, now=now or timezone.now()):
             order.refresh_from_db()
             return order
