@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 from django.db import transaction
@@ -59,24 +60,20 @@ def hold_seats(
     return outcome
 
 
+@dataclass(frozen=True, slots=True)
 class _Request:
     """One hold_seats call, checked."""
 
-    __slots__ = ("event", "owner", "ids", "section_id", "section", "now", "key")
+    event: Event
+    owner: str
+    ids: list[int]
+    section: Section | None
+    now: dt.datetime
+    key: IdempotencyKey | None
 
-    def __init__(
-        self,
-        *,
-        event: Event,
-        owner: str,
-        ids: list[int],
-        section: Section | None,
-        now: dt.datetime,
-        key: IdempotencyKey | None,
-    ) -> None:
-        self.event, self.owner, self.ids, self.now, self.key = event, owner, ids, now, key
-        self.section = section
-        self.section_id = section.pk if section else None
+    @property
+    def section_id(self) -> int | None:
+        return self.section.pk if self.section else None
 
 
 def _fast_hold(request: _Request) -> Hold | Shortfall:
