@@ -1,14 +1,21 @@
-"""The one place where another app changes how inventory releases an order.
+"""The one place where another app changes how inventory releases an order:
+a registry inventory asks, importing nothing of inventory itself.
 
 An order in PAYMENT_PENDING may have a payment in flight: releasing its seats
 before cancelling the payment could leave a fan charged without tickets. So
-every release of such an order (the fan's "release" button, checkout expiry,
-the sweeper) goes through ``release_with_payment``. The payments app registers
-its handler at start-up (``AppConfig.ready``); it cancels the payment at the
-provider (never while holding a database lock), then either calls
-``inventory.services.holds.release_order(..., payment_cleared=True)`` or, when
-the payment already succeeded, ``sell_order``. inventory does not import
-payments: dependencies point one way.
+``inventory.services.holds.release_order`` (the fan's "release" button,
+checkout expiry, the sweeper) asks ``payment_release_handler()`` and, when a
+handler is registered, hands such an order to it instead of releasing it.
+
+The contract for the payments app, which registers its handler at start-up
+(``AppConfig.ready``): the handler cancels the payment at the provider (never
+while holding a database lock), then either calls
+``inventory.services.holds.release_after_payment_cancelled(order_id=...,
+final_status=..., reason=..., actor=...)`` with the values it was given, or,
+when the payment already succeeded, ``sell_order``. With no handler
+registered (no payments app yet) there is no payment to cancel, and
+inventory releases the order itself. Dependencies point one way: payments
+imports inventory, never the reverse.
 """
 
 from __future__ import annotations
@@ -30,12 +37,6 @@ def register_payment_release(handler: PaymentReleaseHandler | None) -> None:
     _handler = handler
 
 
-def release_with_payment(*, order_id: uuid.UUID, final_status: str, reason: str, actor: str) -> None:
-    """Release an order that is PAYMENT_PENDING. Without a registered handler
-    there is no payment to cancel, so the order is released directly."""
-    if _handler is not None:
-        _handler(order_id=order_id, final_status=final_status, reason=reason, actor=actor)
-        return
-    from inventory.services.holds import release_order
-
-    release_order(order_id=order_id, final_status=final_status, reason=reason, actor=actor, payment_cleared=True)
+def payment_release_handler() -> PaymentReleaseHandler | None:
+    """The registered handler, or None when no app handles payments."""
+    return _handler

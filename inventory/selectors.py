@@ -216,7 +216,7 @@ def live_orders(event: Event, owner: str, now: datetime | None = None) -> list[O
     """The fan's orders of ``event`` that count toward the ticket cap,
     newest first: HELD and not yet expired, PAYMENT_PENDING (its payment may
     still complete, so even past its deadline until payments settles it),
-    and PAID. The same rule as the cap check in inventory.services.holds.
+    and PAID. The same rule as the cap check in inventory.services.holds.sql.
     ``order.event`` is ``event``, so nothing else is read."""
     now = now or timezone.now()
     live = Q(status__in=[OrderStatus.PAID, OrderStatus.PAYMENT_PENDING]) | Q(

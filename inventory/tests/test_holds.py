@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -383,7 +385,7 @@ def test_release_with_a_payment_in_flight_goes_through_the_hook(small_event):
 
     def cancel_payment_first(*, order_id, final_status, reason, actor):
         calls.append((order_id, final_status, reason))
-        holds.release_order(order_id=order_id, final_status=final_status, reason=reason, payment_cleared=True)
+        holds.release_after_payment_cancelled(order_id=order_id, final_status=final_status, reason=reason, actor=actor)
 
     hooks.register_payment_release(cancel_payment_first)
     try:
@@ -392,6 +394,48 @@ def test_release_with_a_payment_in_flight_goes_through_the_hook(small_event):
         hooks.register_payment_release(None)
     assert calls == [(hold.order_id, "CANCELLED", "released_by_fan")]
     assert order.status == OrderStatus.CANCELLED
+
+
+def test_payments_entry_point_releases_only_a_checkout(small_event):
+    held = holds.hold_seats(event=small_event, owner="fan-1", seat_ids=seat_ids(small_event, count=1))
+    paid, _ = hold_and_checkout(small_event, owner="fan-2", offset=5)
+    holds.sell_order(order_id=paid.order_id)
+    before = AuditEntry.objects.count()
+
+    # A cart has no payment to cancel, and a paid order is never released:
+    # neither can be released through the payments app's way in.
+    with pytest.raises(holds.InvalidTransition):
+        holds.release_after_payment_cancelled(order_id=held.order_id, actor="payments")
+    with pytest.raises(holds.InvalidTransition):
+        holds.release_after_payment_cancelled(order_id=paid.order_id, actor="payments")
+
+    assert Order.objects.get(pk=held.order_id).status == OrderStatus.HELD
+    assert Order.objects.get(pk=paid.order_id).status == OrderStatus.PAID
+    assert AuditEntry.objects.count() == before
+
+
+def test_payments_entry_point_releases_a_checkout_once(small_event):
+    hold, _ = hold_and_checkout(small_event)
+    order = holds.release_after_payment_cancelled(
+        order_id=hold.order_id, final_status=OrderStatus.FAILED, reason="payment_failed", actor="payments"
+    )
+    assert order.status == OrderStatus.FAILED
+    assert statuses([i.id for i in hold.items]) == ["AVAILABLE", "AVAILABLE"]
+    again = holds.release_after_payment_cancelled(order_id=hold.order_id, actor="payments")
+    assert again.status == OrderStatus.FAILED  # a webhook's retry is a no-op
+
+
+def test_the_hook_registry_imports_nothing_of_inventory():
+    # inventory asks the registry; the registry never calls back into the
+    # services (the payments app does, through its own entry point).
+    tree = ast.parse(Path(hooks.__file__).read_text())
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert not [name for name in imported if name and name.startswith("inventory")]
 
 
 def test_checkout_past_its_deadline_is_expired_by_the_sweeper_through_the_hook(small_event):
