@@ -10,7 +10,6 @@ of the store itself).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
@@ -18,18 +17,20 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from inventory.models import Event
+from ticketing.errors import DomainError
 
 
-@dataclass(frozen=True)
-class StoreAccessDenied(Exception):
+class StoreAccessDenied(DomainError):
     """Raised when a request may not use the store for ``event``.
 
     API views answer 403 {"error": code, "detail": detail}; pages redirect to
     ``redirect_url`` (the waiting room)."""
 
-    code: str
-    detail: str
-    redirect_url: str
+    code = "queue_pass_required"
+
+    def __init__(self, *, code: str, detail: str, redirect_url: str) -> None:
+        super().__init__(detail, code=code)
+        self.redirect_url = redirect_url
 
 
 AccessCheck = Callable[[HttpRequest, Event], StoreAccessDenied | None]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -13,11 +11,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import limits, selectors
-from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.access import ensure_store_access
 from inventory.models import Event, Order
 from inventory.services import holds, idempotency
-from inventory.services.locking import Busy
-from ticketing.api import ApiError, error_response, json_body
+from ticketing.api import RequestError, json_body
+from ticketing.errors import error_json, json_errors
 from ticketing.inputs import shown
 
 
@@ -47,7 +45,7 @@ def event_list(request: HttpRequest) -> JsonResponse:
 def event_detail(request: HttpRequest, slug: str) -> JsonResponse:
     event = selectors.published_events().filter(slug=slug).first()
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
+        return error_json("event_not_found", f"No event with slug {shown(slug)}.")
     sections = selectors.section_availability(event)
     return JsonResponse(
         {
@@ -73,35 +71,16 @@ def event_detail(request: HttpRequest, slug: str) -> JsonResponse:
 
 # --- the store ------------------------------------------------------------------
 
-StoreView = Callable[..., JsonResponse]
-
-
-def store_api(view: StoreView) -> StoreView:
-    """Shape every store error as {"error", "detail"}: refusals of the
-    services, the door check (403), contention (503 + Retry-After)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except ApiError as exc:
-            return exc.response()
-        except holds.HoldError as exc:
-            return error_response(exc.status, exc.code, exc.detail, **exc.extra)
-        except StoreAccessDenied as denial:
-            return error_response(403, denial.code, denial.detail)
-        except Busy as exc:
-            response = error_response(503, "busy", exc.detail)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-
-    return wrapper
+# Every store error leaves as {"error", "detail"} with its status from one
+# table (ticketing.errors): the services' refusals, the door (403),
+# contention (503 + Retry-After).
+store_api = json_errors
 
 
 def _store_event(request: HttpRequest, slug: str) -> Event:
     event = selectors.store_event(slug)
     if event is None:
-        raise ApiError(404, "event_not_found", f"No event with slug {shown(slug)}.")
+        raise RequestError(f"No event with slug {shown(slug)}.", code="event_not_found")
     ensure_store_access(request, event)
     return event
 
@@ -113,10 +92,10 @@ def seats(request: HttpRequest, slug: str) -> JsonResponse:
     event = _store_event(request, slug)
     code = request.GET.get("section", "")
     if not code:
-        raise ApiError(400, "missing_section", "Give ?section=CODE.")
+        raise RequestError("Give ?section=CODE.", code="missing_section")
     section = selectors.section_of(event, code)
     if section is None:
-        raise ApiError(400, "unknown_section", f"No section {shown(code)} at this venue.")
+        raise RequestError(f"No section {shown(code)} at this venue.", code="unknown_section")
 
     def build() -> dict[str, Any]:
         items = selectors.section_seats(event, section)
@@ -143,16 +122,16 @@ def parse_hold_request(data: dict[str, Any]) -> dict[str, Any]:
     """The hold request's shape (the services check the values)."""
     unknown = sorted(set(data) - HOLD_BY_IDS - HOLD_BEST)
     if unknown:
-        raise ApiError(400, "unknown_fields", f"Unknown fields: {', '.join(unknown)}.")
+        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
     if "seat_ids" in data and "quantity" in data:
-        raise ApiError(400, "invalid_request", "Send either 'seat_ids' or 'section' with 'quantity', not both.")
+        raise RequestError("Send either 'seat_ids' or 'section' with 'quantity', not both.", code="invalid_request")
     if "seat_ids" in data:
         return {"seat_ids": data["seat_ids"], "section": data.get("section")}
     if "quantity" in data:
         if "section" not in data:
-            raise ApiError(400, "missing_section", "'quantity' needs a 'section'.")
+            raise RequestError("'quantity' needs a 'section'.", code="missing_section")
         return {"section": data["section"], "quantity": data["quantity"]}
-    raise ApiError(400, "invalid_request", "Send 'seat_ids', or 'section' with 'quantity'.")
+    raise RequestError("Send 'seat_ids', or 'section' with 'quantity'.", code="invalid_request")
 
 
 def hold_request(data: dict[str, Any]) -> idempotency.HoldRequest:
@@ -172,11 +151,11 @@ def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
     event = _store_event(request, slug)
     limited = limits.hold_attempt(request)
     if limited:
-        response = error_response(
-            429, "too_many_requests", "Too many hold attempts from this browser; wait a moment and try again."
+        raise RequestError(
+            "Too many hold attempts from this browser; wait a moment and try again.",
+            code="too_many_requests",
+            retry_after=limited.retry_after,
         )
-        response["Retry-After"] = str(limited.retry_after)
-        return response
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         idempotency.check_key(key)
@@ -250,7 +229,7 @@ def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
     owner: str = request.fan_id  # type: ignore[attr-defined]
     order = selectors.order_for_owner(order_id, owner)
     if order is None:
-        raise ApiError(404, "order_not_found", "No such order.")
+        raise RequestError("No such order.", code="order_not_found")
     if request.method == "DELETE":
         order = holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
     return JsonResponse(order_json(order))
@@ -263,7 +242,7 @@ def event_orders(request: HttpRequest, slug: str) -> JsonResponse:
     whose hold answer was lost, still finds what they hold."""
     event = selectors.store_event(slug)
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {slug!r}.")
+        return error_json("event_not_found", f"No event with slug {shown(slug)}.")
     owner: str = request.fan_id  # type: ignore[attr-defined]
     orders = selectors.live_orders(event, owner)
     lines = selectors.lines_of_orders(orders) if orders else {}

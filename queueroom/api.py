@@ -13,7 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from queueroom import passes, selectors, services
-from ticketing.api import ApiError, error_response, json_body
+from ticketing.api import RequestError, error_response, json_body
+from ticketing.errors import domain_error_response
 from ticketing.inputs import shown
 
 
@@ -56,8 +57,8 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
     if request.body:
         try:
             body = json_body(request)
-        except ApiError as exc:
-            return exc.response()
+        except RequestError as exc:
+            return domain_error_response(exc)
     code = body.get("code", "")
     if not isinstance(code, str) or len(code) > 40:
         return error_response(400, "invalid_code", "code must be a string of at most 40 characters.")

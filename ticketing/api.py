@@ -7,19 +7,13 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from ticketing.errors import DomainError
 from ticketing.inputs import json_problem
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.extra = extra
-
-    def response(self) -> JsonResponse:
-        return error_response(self.status, self.code, self.detail, **self.extra)
+class RequestError(DomainError):
+    """The request itself cannot be used (shape, type, size): the API layer's
+    own refusals, before any service runs."""
 
 
 def error_response(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
@@ -27,20 +21,18 @@ def error_response(status: int, code: str, detail: str, **extra: Any) -> JsonRes
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
-    """The request's JSON object, or ApiError 400."""
+    """The request's JSON object, or RequestError."""
     if request.content_type != "application/json":
-        raise ApiError(
-            415 if request.body else 400, "bad_content_type", "Send a JSON body with Content-Type: application/json."
-        )
+        raise RequestError("Send a JSON body with Content-Type: application/json.", code="bad_content_type")
     try:
         data = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {str(exc)[:120]}") from exc
+        raise RequestError(f"The body is not valid JSON: {str(exc)[:120]}", code="malformed_json") from exc
     except RecursionError as exc:
-        raise ApiError(400, "malformed_json", "The body is nested too deeply.") from exc
+        raise RequestError("The body is nested too deeply.", code="malformed_json") from exc
     if not isinstance(data, dict):
-        raise ApiError(400, "malformed_json", "The body must be a JSON object.")
+        raise RequestError("The body must be a JSON object.", code="malformed_json")
     problem = json_problem(data)
     if problem:
-        raise ApiError(400, "invalid_text", problem)
+        raise RequestError(problem, code="invalid_text")
     return data

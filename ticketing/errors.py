@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -100,6 +101,25 @@ STATUS_BY_CODE: dict[str, int] = {
 
 def status_of(code: str) -> int:
     return STATUS_BY_CODE.get(code, 400)
+
+
+def error_json(code: str, detail: str, **extra: Any) -> JsonResponse:
+    """A JSON error answer for ``code``, its status from STATUS_BY_CODE."""
+    return domain_error_response(DomainError(detail, code=code, **extra))
+
+
+def json_errors(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """For API views: any DomainError the view or its services raise becomes
+    its JSON answer (the one place where refusals meet HTTP)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as exc:
+            return domain_error_response(exc)
+
+    return wrapper
 
 
 def domain_error_response(exc: DomainError) -> JsonResponse:

@@ -40,7 +40,6 @@ MAX_KEY_LENGTH = 255
 
 
 class KeyReused(HoldError):
-    status = 422
     code = "idempotency_key_reused"
 
 

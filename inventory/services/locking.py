@@ -25,18 +25,20 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
+from ticketing.errors import DomainError
+
 # lock_not_available, deadlock_detected, serialization_failure, query_canceled
 RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001", "57014"})
 
 
-class Busy(Exception):
+class Busy(DomainError):
     """The inventory is contended right now; nothing was changed. Retry soon."""
 
-    retry_after = 1
+    code = "busy"
+    default_detail = "Too many fans are trying for these seats right now; try again."
 
-    def __init__(self, detail: str = "Too many fans are trying for these seats right now; try again.") -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, retry_after=1)
 
 
 def lock_timeout_ms() -> int:

@@ -201,13 +201,13 @@ def test_busy_is_503_with_retry_after(fan, small_event, monkeypatch):
 
 
 def deny(request, event):
-    return StoreAccessDenied(code="no_pass", detail="Join the queue first.", redirect_url="/queue/")
+    return StoreAccessDenied(code="queue_pass_required", detail="Join the queue first.", redirect_url="/queue/")
 
 
 @override_settings(STORE_ACCESS_CHECK="inventory.tests.test_api_holds.deny")
 def test_store_endpoints_check_the_door(fan, small_event):
     response = post(fan, {"section": "A", "quantity": 2})
-    assert (response.status_code, response.json()) == (403, {"error": "no_pass", "detail": "Join the queue first."})
+    assert (response.status_code, response.json()) == (403, {"error": "queue_pass_required", "detail": "Join the queue first."})
     assert fan.get("/api/v1/events/demo-small/seats/?section=A").status_code == 403
     assert fan.get("/events/demo-small/buy/A/").url == "/queue/"
     assert not Order.objects.exists()

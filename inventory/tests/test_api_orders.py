@@ -86,7 +86,7 @@ def test_only_get(fan, small_event):
 def deny(request, event):
     from inventory.access import StoreAccessDenied
 
-    return StoreAccessDenied(code="no_pass", detail="Join the queue first.", redirect_url="/queue/")
+    return StoreAccessDenied(code="queue_pass_required", detail="Join the queue first.", redirect_url="/queue/")
 
 
 def test_orders_need_no_store_pass(fan, small_event):

@@ -1,39 +1,31 @@
 """Why a hold or an order transition was refused. Every one of them leaves the
-database as it was. ``status`` is the HTTP status the API answers with,
-``code`` the machine-readable reason, ``extra`` the fields it adds to the
-JSON body (docs/api.md)."""
+database as it was. ``code`` is the machine-readable reason, ``extra`` the
+fields it adds to the JSON body (docs/api.md). They are DomainErrors: the
+HTTP status and the fan's words for each code live in one table each
+(ticketing.errors.STATUS_BY_CODE, ticketing.error_texts)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from ticketing.errors import DomainError
 
 
-class HoldError(Exception):
-    """A refused request: nothing was changed. ``status`` is the HTTP status."""
+class HoldError(DomainError):
+    """A refused hold or order transition: nothing was changed."""
 
-    status = 400
     code = "invalid_request"
-
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code:
-            self.code = code
-        self.extra = extra
 
 
 class InvalidHold(HoldError):
-    status = 400
+    pass
 
 
 class SaleNotOpen(HoldError):
-    status = 409
     code = "sale_not_open"
 
 
 class SeatsUnavailable(HoldError):
-    status = 409
     code = "seats_unavailable"
 
     def __init__(self, unavailable: Sequence[int]) -> None:
@@ -44,25 +36,20 @@ class SeatsUnavailable(HoldError):
 
 
 class NotEnoughSeats(HoldError):
-    status = 409
     code = "not_enough_seats"
 
 
 class LimitReached(HoldError):
-    status = 409
     code = "ticket_limit_reached"
 
 
 class OrderNotFound(HoldError):
-    status = 404
     code = "order_not_found"
 
 
 class InvalidTransition(HoldError):
-    status = 409
     code = "invalid_transition"
 
 
 class HoldExpired(HoldError):
-    status = 409
     code = "hold_expired"
