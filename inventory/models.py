@@ -89,7 +89,6 @@ class Seat(models.Model):
         return f"{self.section.code} {self.row_label}-{self.number}"
 
 
-
 class SalePhase(StrEnum):
     """Where an event's sale stands (Event.sale_phase). A str, so the JSON API
     and templates read the same words as before (``phase == "ON_SALE"``)."""
@@ -98,6 +97,7 @@ class SalePhase(StrEnum):
     PRESALE = "PRESALE"
     ON_SALE = "ON_SALE"
     ENDED = "ENDED"
+
 
 class Event(models.Model):
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
@@ -180,8 +180,6 @@ class ItemStatus(models.TextChoices):
     SOFT_LOCKED = "SOFT_LOCKED", _("In a cart")
     HARD_LOCKED = "HARD_LOCKED", _("Paying")
     SOLD = "SOLD", _("Sold")
-
-
 
 
 class OrderStatus(models.TextChoices):

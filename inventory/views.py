@@ -12,14 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
 from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
-from inventory.services.locking import Busy
+from ticketing.error_texts import fan_message
+from ticketing.errors import DomainError
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -164,42 +164,18 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
             wanted = idempotency.HoldRequest(section=code or None, seat_ids=ids)
         key = request.POST.get("idempotency_key") or None
         result = idempotency.hold(event=event, owner=owner, request=wanted, key=key)
-    except idempotency.KeyReused:
-        messages.warning(request, _("This page was out of date, so nothing was held. Check your choice and try again."))
-        return redirect(back)
-    except holds.SeatsUnavailable as exc:
-        messages.warning(
-            request,
-            ngettext(
-                "Sorry, someone else took one of your seats a moment ago. It is now shown as taken; pick another.",
-                "Sorry, someone else took %(count)d of your seats a moment ago. They are now shown as taken; "
-                "pick others.",
-                len(exc.unavailable),
-            )
-            % {"count": len(exc.unavailable)},
+    except DomainError as exc:
+        (messages.warning if exc.code in _EXPECTED else messages.error)(
+            request, fan_message(exc, limit=event.max_tickets_per_order)
         )
-        return redirect(back)
-    except holds.NotEnoughSeats:
-        messages.warning(
-            request, _("There are not that many tickets left together here. Try fewer or another section.")
-        )
-        return redirect(back)
-    except holds.LimitReached as exc:
-        messages.warning(
-            request,
-            _("You already have the most tickets allowed for this event (%(max)d).")
-            % {"max": event.max_tickets_per_order}
-            if not exc.extra.get("allowed")
-            else _("You can add only %(n)d more tickets for this event.") % {"n": exc.extra["allowed"]},
-        )
-        return redirect(back)
-    except holds.HoldError as exc:
-        messages.error(request, _("We could not hold these tickets: %(why)s") % {"why": exc.detail})
-        return redirect(back)
-    except Busy:
-        messages.warning(request, _("Lots of fans are choosing right now. Please try again in a second."))
         return redirect(back)
     return redirect("inventory:cart", order_id=result.order_id)
+
+
+# Refusals that are part of a busy sale (someone was quicker), not the fan's mistake.
+_EXPECTED = frozenset(
+    {"seats_unavailable", "not_enough_seats", "ticket_limit_reached", "busy", "idempotency_key_reused"}
+)
 
 
 def event_url(event: Event) -> str:
@@ -235,11 +211,8 @@ def release(request: HttpRequest, order_id: str) -> HttpResponse:
         raise Http404("No such order")
     try:
         holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
-    except holds.HoldError as exc:
-        messages.error(request, exc.detail)
-        return redirect("inventory:cart", order_id=order.pk)
-    except Busy:
-        messages.warning(request, _("Lots of fans are choosing right now. Please try again in a second."))
+    except DomainError as exc:
+        messages.warning(request, fan_message(exc))
         return redirect("inventory:cart", order_id=order.pk)
     messages.success(request, _("Your tickets were released."))
     return redirect(event_url(order.event))

@@ -207,7 +207,10 @@ def deny(request, event):
 @override_settings(STORE_ACCESS_CHECK="inventory.tests.test_api_holds.deny")
 def test_store_endpoints_check_the_door(fan, small_event):
     response = post(fan, {"section": "A", "quantity": 2})
-    assert (response.status_code, response.json()) == (403, {"error": "queue_pass_required", "detail": "Join the queue first."})
+    assert (response.status_code, response.json()) == (
+        403,
+        {"error": "queue_pass_required", "detail": "Join the queue first."},
+    )
     assert fan.get("/api/v1/events/demo-small/seats/?section=A").status_code == 403
     assert fan.get("/events/demo-small/buy/A/").url == "/queue/"
     assert not Order.objects.exists()
