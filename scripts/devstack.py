@@ -537,17 +537,33 @@ class Supervisor:
                 return pgids  # a second Ctrl-C: no more grace
 
 
+def web_command(env: dict[str, str], host: str, port: str) -> list[str]:
+    """The web server as `make run` starts it (tests start it the same way).
+    Daphne through ticketing/server.py, which adds the head and body
+    deadlines, the keep-alive timeout and the size limits (HTTP_* settings);
+    uvicorn with the options it has for them."""
+    if env.get("ASGI_SERVER", "daphne") == "uvicorn":
+        return [
+            str(VENV / "bin" / "uvicorn"),
+            "ticketing.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--no-server-header",
+            "--timeout-keep-alive",
+            env.get("HTTP_KEEPALIVE_TIMEOUT") or "75",
+        ]
+    return [str(VENV_PY), "-m", "ticketing.server", "-b", host, "-p", port, "ticketing.asgi:application"]
+
+
 def cmd_run() -> int:
     env = stack_env()
     cmd_prepare(env)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
-    server = env.get("ASGI_SERVER", "daphne")
     sup = Supervisor(env)
-    if server == "uvicorn":
-        sup.start("web", [str(VENV / "bin" / "uvicorn"), "ticketing.asgi:application", "--host", host, "--port", port])
-    else:
-        sup.start("web", [str(VENV / "bin" / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"])
+    sup.start("web", web_command(env, host, port))
     sup.start(
         "worker",
         [
