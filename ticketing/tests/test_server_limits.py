@@ -158,9 +158,8 @@ def start_server(kind: str) -> tuple[subprocess.Popen[str], int]:
     raise AssertionError(f"the {kind} server did not start: {''.join(seen)}")
 
 
-@pytest.fixture(scope="module", params=["daphne"])
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    proc, port = start_server(request.param)
+def running(kind: str) -> Iterator[Server]:
+    proc, port = start_server(kind)
     try:
         yield Server(port)
     finally:
@@ -170,6 +169,18 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """Daphne, the default (ticketing/server.py)."""
+    yield from running("daphne")
+
+
+@pytest.fixture(scope="module")
+def uvicorn() -> Iterator[Server]:
+    """ASGI_SERVER=uvicorn: only its own options (docs/architecture.md)."""
+    yield from running("uvicorn")
 
 
 def json_error(answer: Answer) -> str:
@@ -290,3 +301,13 @@ def test_no_answer_names_the_server(server: Server) -> None:
     for name, answer in answers.items():
         assert answer.status is not None, name
         assert "server" not in answer.headers, f"{name}: Server: {answer.headers.get('server')}"
+
+
+def test_uvicorn_sends_no_banner_and_closes_idle_kept_alive_connections(uvicorn: Server) -> None:
+    with uvicorn.connect() as sock:
+        sock.sendall(GET)
+        first = read_answer(sock)
+        assert first.status == 200 and not first.closed
+        assert "server" not in first.headers
+        idle = read_answer(sock)
+    assert idle.closed and idle.body == b""
