@@ -41,7 +41,10 @@ REDIS_DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str) -> None:
-    print(f"[devstack] {message}", flush=True)
+    try:
+        print(f"[devstack] {message}", flush=True)
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): carry on, e.g. with stopping the stack
 
 
 # --- stage 1: the virtualenv -------------------------------------------------
@@ -318,53 +321,260 @@ def cmd_prepare(env: dict[str, str]) -> None:
     manage(env, "ensure_promoter")
 
 
+# How long `make run` lets its processes stop on SIGTERM before SIGKILL.
+STOP_GRACE_DEFAULT = 5.0
+# After SIGKILL, how long to wait for the kernel to take them away.
+KILL_WAIT = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def stop_grace_seconds(env: dict[str, str]) -> float:
+    raw = env.get("STOP_GRACE_SECONDS", "").strip()
+    if not raw:
+        return STOP_GRACE_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        sys.exit(f"STOP_GRACE_SECONDS must be a number of seconds, got {raw!r}")
+    return max(0.0, value)
+
+
+def running_groups(pgids: set[int]) -> set[int]:
+    """The groups among `pgids` with a process still running. Zombies do not
+    count: they hold no port and no CPU, and an orphan's zombie may never be
+    reaped when PID 1 is not an init (containers)."""
+    alive = set()
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        alive.add(pgid)
+    if not alive or not Path("/proc/self/stat").exists():
+        return alive
+    running = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = text[text.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) in alive:
+            running.add(int(fields[2]))
+    return running
+
+
+def run_watchdog() -> int:
+    """`devstack.py _watchdog`: the supervisor's watchdog. It reads the
+    process groups to guard from its stdin, one per line ("-N" once group N
+    is gone), and when stdin reaches EOF, because the supervisor exited or was
+    killed in any way (SIGKILL included), it SIGKILLs every group still
+    listed: the grandchildren the parent-death signal does not reach, and the
+    children on systems without one. It runs in its own session, so a
+    terminal's Ctrl-C or hangup never reaches it."""
+    groups: set[int] = set()
+    pending = b""
+    while chunk := os.read(0, 4096):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            pgid = int(line)
+            if pgid > 0:
+                groups.add(pgid)
+            else:
+                groups.discard(-pgid)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+    return 0
+
+
+def exec_child(argv: list[str]) -> int:
+    """`devstack.py _child SUPERVISOR_PID CMD...`: how every supervised
+    process starts. On Linux it asks the kernel for SIGKILL when its parent
+    (the supervisor) dies, however it dies, then execs CMD, which keeps the
+    request. (Done here rather than in a Popen preexec_fn, which is unsafe in
+    a process with threads, as the supervisor is.) Elsewhere, or if prctl
+    fails, the supervisor's watchdog covers the same case a moment later."""
+    supervisor, cmd = int(argv[0]), argv[1:]
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != supervisor:
+        return 1  # the supervisor died before prctl: nobody would ever stop us
+    os.execvp(cmd[0], cmd)
+
+
 class Supervisor:
     """Runs the processes in the foreground, prefixes their logs, and stops
-    them all on Ctrl-C, SIGTERM or when one of them exits."""
+    them all on Ctrl-C, SIGTERM, SIGHUP or when one of them exits.
+
+    Each process runs in its own session (so a terminal's Ctrl-C reaches only
+    the supervisor, which stops them in order) and is stopped as a whole
+    process group: SIGTERM, STOP_GRACE_SECONDS to exit, then SIGKILL, and the
+    supervisor returns only once nothing of any group is left running, so the
+    port is free when `make run` returns. A second Ctrl-C (or SIGTERM) skips
+    the grace period but not the waiting. If the supervisor itself dies, its
+    children die with it (see exec_child and run_watchdog).
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
+        self.grace = stop_grace_seconds(env)
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stopping = threading.Event()
+        self.kill_now = threading.Event()
+        # Installed before the first child starts: a signal arriving between
+        # two starts must stop the ones already running, not orphan them.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self.stop)
+        self.watchdog = subprocess.Popen(self.helper("_watchdog"), stdin=subprocess.PIPE, start_new_session=True)
+
+    @staticmethod
+    def helper(*args: str) -> list[str]:
+        # -I -S: the standard library only, nothing from the environment.
+        return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), *args]
 
     def start(self, name: str, cmd: list[str]) -> None:
+        # Call from the main thread: the kernel's parent-death signal follows
+        # the thread that started the child, not the process.
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            [*self.helper("_child", str(os.getpid())), *cmd],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append((name, proc))
+        self._tell_watchdog(proc.pid)
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+
+    def _tell_watchdog(self, pgid: int) -> None:
+        assert self.watchdog.stdin is not None
+        try:
+            self.watchdog.stdin.write(f"{pgid}\n".encode())
+            self.watchdog.stdin.flush()
+        except OSError:
+            pass  # the watchdog is gone; the parent-death signal still holds
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
         for line in iter(proc.stdout.readline, b""):
-            sys.stdout.write(f"{name:>7} | {line.decode(errors='replace')}")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(f"{name:>7} | {line.decode(errors='replace')}")
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                # The terminal is gone (closed window, broken pipe): keep
+                # draining, or the child would block writing its logs.
+                pass
 
     def stop(self, *_: object) -> None:
+        if self.stopping.is_set():
+            self.kill_now.set()
         self.stopping.set()
 
     def wait(self) -> int:
-        signal.signal(signal.SIGINT, self.stop)
-        signal.signal(signal.SIGTERM, self.stop)
         code = 0
-        while not self.stopping.is_set():
-            for name, proc in self.procs:
-                if proc.poll() is not None:
-                    say(f"{name} exited with {proc.returncode}; stopping everything")
-                    code = proc.returncode or 1
-                    self.stopping.set()
-            self.stopping.wait(0.5)
-        say("stopping")
-        for _, proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _, proc in self.procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            while not self.stopping.is_set():
+                for name, proc in self.procs:
+                    if proc.poll() is not None:
+                        say(f"{name} exited with {proc.returncode}; stopping everything")
+                        code = proc.returncode or 1
+                        self.stopping.set()
+                self.stopping.wait(0.5)
+        finally:
+            self.shutdown()
         return code
+
+    def shutdown(self) -> None:
+        """Stop every process group and wait until none is left running."""
+        self.stopping.set()
+        groups = {proc.pid: name for name, proc in self.procs}
+        say(f"stopping (SIGKILL after {self.grace:g} s; Ctrl-C again to kill at once)")
+        # Every group, even one whose leader already exited: what it forked
+        # may still be there.
+        left = self._signal_and_wait(set(groups), signal.SIGTERM, self.grace)
+        if left:
+            say(f"still running: {', '.join(sorted(groups[g] for g in left))}; sending SIGKILL")
+            left = self._signal_and_wait(left, signal.SIGKILL, KILL_WAIT)
+        if left:
+            say(f"could not stop process groups {sorted(left)}")
+        assert self.watchdog.stdin is not None
+        self.watchdog.stdin.close()  # it SIGKILLs whatever is still listed, then exits
+        try:
+            self.watchdog.wait(KILL_WAIT)
+        except subprocess.TimeoutExpired:
+            self.watchdog.kill()
+
+    def _signal_and_wait(self, pgids: set[int], sig: int, timeout: float) -> set[int]:
+        for pgid in pgids:
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while True:
+            for _, proc in self.procs:
+                proc.poll()  # reap our own children
+            alive = running_groups(pgids)
+            for pgid in pgids - alive:
+                self._tell_watchdog(-pgid)
+            pgids = alive
+            if not pgids or time.monotonic() >= deadline:
+                return pgids
+            if sig == signal.SIGKILL:
+                time.sleep(0.05)
+            elif self.kill_now.wait(0.05):
+                return pgids  # a second Ctrl-C: no more grace
+
+
+def web_command(env: dict[str, str], host: str, port: str) -> list[str]:
+    """The web server as `make run` starts it (tests start it the same way).
+    Daphne through ticketing/server.py, which adds the head and body
+    deadlines, the keep-alive timeout and the size limits (HTTP_* settings);
+    uvicorn with the options it has for them."""
+    # The server drops a WebSocket message over this before buffering it
+    # whole (defaults: Daphne 1 MiB, uvicorn 16 MiB); the consumer checks it too.
+    ws_max = env.get("QUEUE_WS_MAX_MESSAGE_BYTES") or "1024"
+    if env.get("ASGI_SERVER", "daphne") == "uvicorn":
+        return [
+            str(VENV / "bin" / "uvicorn"),
+            "ticketing.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--no-server-header",
+            "--timeout-keep-alive",
+            env.get("HTTP_KEEPALIVE_TIMEOUT") or "75",
+            "--ws-max-size",
+            ws_max,
+        ]
+    return [
+        str(VENV_PY),
+        "-m",
+        "ticketing.server",
+        "-b",
+        host,
+        "-p",
+        port,
+        "--websocket-max-message-size",
+        ws_max,
+        "--websocket-max-frame-size",
+        ws_max,
+        "ticketing.asgi:application",
+    ]
 
 
 def cmd_run() -> int:
@@ -372,23 +582,8 @@ def cmd_run() -> int:
     cmd_prepare(env)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
-    server = env.get("ASGI_SERVER", "daphne")
     sup = Supervisor(env)
-    # The server drops a WebSocket message over this before buffering it
-    # whole (defaults: Daphne 1 MiB, uvicorn 16 MiB); the consumer checks it too.
-    ws_max = env.get("QUEUE_WS_MAX_MESSAGE_BYTES", "1024")
-    if server == "uvicorn":
-        sup.start(
-            "web",
-            [str(VENV / "bin" / "uvicorn"), "ticketing.asgi:application", "--host", host, "--port", port]
-            + ["--ws-max-size", ws_max],
-        )
-    else:
-        sup.start(
-            "web",
-            [str(VENV / "bin" / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"]
-            + ["--websocket-max-message-size", ws_max, "--websocket-max-frame-size", ws_max],
-        )
+    sup.start("web", web_command(env, host, port))
     sup.start(
         "worker",
         [
@@ -479,6 +674,10 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "_child":
+        return exec_child(rest)
+    if command == "_watchdog":
+        return run_watchdog()
     if not in_venv():
         ensure_venv()
         os.execv(str(VENV_PY), [str(VENV_PY), __file__, *argv])
