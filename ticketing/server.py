@@ -274,6 +274,14 @@ class LimitedServer(Server):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.limits = Limits.from_env()
         super().__init__(*args, **kwargs)
+        # Twisted listens with a backlog of 50: a burst of new connections
+        # (a load balancer's probes from many nodes, fans arriving at the
+        # opening) overflows it, and each dropped SYN costs its client a
+        # 1 s retransmit. The kernel caps it at net.core.somaxconn.
+        backlog = envint("HTTP_LISTEN_BACKLOG", 1024, minimum=1)
+        self.endpoints = [
+            f"{e}:backlog={backlog}" if e.startswith("tcp:") and "backlog=" not in e else e for e in self.endpoints
+        ]
 
     # Server.run() builds `self.http_factory = HTTPFactory(self)` and listens
     # with it at once, with no hook in between: this property hands it ours.
