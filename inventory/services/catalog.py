@@ -143,9 +143,9 @@ def create_event_inventory(*, event: Event) -> int:
     sql_seats = """
         INSERT INTO inventory_item
             (event_id, section_id, seat_id, place_number, row_label, row_index, number, rank,
-             status, version, updated_at)
+             status, updated_at)
         SELECT %s, s.section_id, s.id, NULL, s.row_label, s.row_index, s.number, s.rank,
-               'AVAILABLE', 0, now()
+               'AVAILABLE', now()
         FROM inventory_seat s
         JOIN inventory_section sec ON sec.id = s.section_id
         WHERE sec.venue_id = %s AND sec.kind = 'SEATED'
@@ -154,8 +154,8 @@ def create_event_inventory(*, event: Event) -> int:
     sql_places = """
         INSERT INTO inventory_item
             (event_id, section_id, seat_id, place_number, row_label, row_index, number, rank,
-             status, version, updated_at)
-        SELECT %s, sec.id, NULL, n, '', 0, n, n, 'AVAILABLE', 0, now()
+             status, updated_at)
+        SELECT %s, sec.id, NULL, n, '', 0, n, n, 'AVAILABLE', now()
         FROM inventory_section sec, generate_series(1, sec.capacity) AS n
         WHERE sec.venue_id = %s AND sec.kind = 'GA'
         ON CONFLICT DO NOTHING

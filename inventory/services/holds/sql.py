@@ -83,14 +83,14 @@ def _claim_target(*, columns: str, claimable: str, also: str = "") -> str:
 # The claimed rows (CTE ``target``) go into the fan's cart.
 _SOFT_LOCK_TARGET = f"""UPDATE inventory_item i
     SET status = {_SOFT_LOCKED}, locked_by = %(owner)s, locked_until = %(until)s, order_id = %(order)s,
-        version = i.version + 1, updated_at = %(now)s
+        updated_at = %(now)s
     FROM target
     WHERE i.id = target.id AND i.id = ANY(%(ids)s)  -- keeps the plan on the primary key, with or without stats"""  # noqa: S608 - fixed fragments
 
 # Locked rows back to AVAILABLE, cleared of owner, deadline and order.
 _FREE_ITEMS = f"""UPDATE inventory_item i
     SET status = {_AVAILABLE}, locked_by = NULL, locked_until = NULL, order_id = NULL,
-        version = i.version + 1, updated_at = %(now)s"""  # noqa: S608 - fixed fragments
+        updated_at = %(now)s"""  # noqa: S608 - fixed fragments
 
 # A new hold: the order, its lines, and the audit rows of both.
 _INSERT_ORDER = """INSERT INTO inventory_order
@@ -291,7 +291,7 @@ CHECKOUT_ITEMS = f"""
         FOR UPDATE
     )
     UPDATE inventory_item i SET status = {_HARD_LOCKED}, locked_until = %(until)s,
-        version = i.version + 1, updated_at = %(now)s
+        updated_at = %(now)s
     FROM target WHERE i.id = target.id
     RETURNING i.id, i.event_id
 """  # noqa: S608 - fixed fragments
@@ -307,7 +307,7 @@ SELL_ITEMS = f"""
         FOR UPDATE
     )
     UPDATE inventory_item i SET status = {_SOLD}, sold_to = i.locked_by, sold_at = %(now)s,
-        locked_by = NULL, locked_until = NULL, version = i.version + 1, updated_at = %(now)s
+        locked_by = NULL, locked_until = NULL, updated_at = %(now)s
     FROM target WHERE i.id = target.id
     RETURNING i.id, i.event_id
 """  # noqa: S608 - fixed fragments
