@@ -209,6 +209,18 @@ def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], wher
     return value
 
 
+def _number(data: dict[str, Any], key: str, default: float, where: str, kind: type[int] | type[float]) -> Any:
+    """An optional number of the file: refused with the place it is in, never
+    a TypeError from int([1]) or float("x") reaching the admin as a 500."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CatalogError(f"{where}: '{key}' must be a number.")
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CatalogError(f"{where}: '{key}' must be a number.") from exc
+
+
 @transaction.atomic
 def import_venue(data: Any) -> Venue:
     """Create a venue with its sections and seats from export_venue's format.
@@ -224,59 +236,71 @@ def import_venue(data: Any) -> Venue:
         city=data.get("city", "") or "",
         address=data.get("address", "") or "",
     )
-    sections = _require(data, "sections", list, "venue")
-    codes = set()
-    for i, sdata in enumerate(sections):
-        where = f"sections[{i}]"
-        if not isinstance(sdata, dict):
-            raise CatalogError(f"{where} is not an object.")
-        code = _require(sdata, "code", str, where)
-        if code in codes:
-            raise CatalogError(f"{where}: section code {code!r} appears twice.")
-        codes.add(code)
-        kind = sdata.get("kind", Section.Kind.SEATED)
-        if kind not in Section.Kind.values:
-            raise CatalogError(f"{where}: kind must be one of {Section.Kind.values}.")
-        section = Section.objects.create(
-            venue=venue,
-            code=code,
-            name=_require(sdata, "name", str, where),
-            kind=kind,
-            capacity=int(sdata.get("capacity", 0)) if kind == Section.Kind.GENERAL_ADMISSION else 0,
-            sort_order=int(sdata.get("sort_order", i)),
-            map_x=float(sdata.get("map_x", 0)),
-            map_y=float(sdata.get("map_y", 0)),
-        )
-        if kind == Section.Kind.GENERAL_ADMISSION:
-            if section.capacity < 1:
-                raise CatalogError(f"{where}: a general-admission section needs a capacity above 0.")
-            continue
-        seats = []
-        for j, row in enumerate(_require(sdata, "rows", list, where)):
-            rwhere = f"{where}.rows[{j}]"
-            label = _require(row, "label", str, rwhere)
-            index = int(row.get("index", j))
-            for k, seat in enumerate(_require(row, "seats", list, rwhere)):
-                swhere = f"{rwhere}.seats[{k}]"
-                number = _require(seat, "number", int, swhere)
-                seats.append(
-                    Seat(
-                        section=section,
-                        row_label=label,
-                        row_index=index,
-                        number=number,
-                        rank=int(seat.get("rank", seat_rank(index, number, 1))),
-                        x=float(seat.get("x", number * SEAT_SPACING)),
-                        y=float(seat.get("y", index * SEAT_SPACING)),
-                    )
-                )
-        keys = {(s.row_label, s.number) for s in seats}
-        if len(keys) != len(seats):
-            raise CatalogError(f"{where}: a seat (row, number) appears twice.")
-        Seat.objects.bulk_create(seats, batch_size=5000)
-        section.capacity = len(seats)
-        section.save(update_fields=["capacity"])
+    codes: set[str] = set()
+    for i, sdata in enumerate(_require(data, "sections", list, "venue")):
+        _import_section(venue, sdata, index=i, codes=codes)
     return venue
+
+
+def _import_section(venue: Venue, sdata: Any, *, index: int, codes: set[str]) -> None:
+    where = f"sections[{index}]"
+    if not isinstance(sdata, dict):
+        raise CatalogError(f"{where} is not an object.")
+    code = _require(sdata, "code", str, where)
+    if code in codes:
+        raise CatalogError(f"{where}: section code {code!r} appears twice.")
+    codes.add(code)
+    kind = sdata.get("kind", Section.Kind.SEATED)
+    if kind not in Section.Kind.values:
+        raise CatalogError(f"{where}: kind must be one of {Section.Kind.values}.")
+    ga = kind == Section.Kind.GENERAL_ADMISSION
+    section = Section.objects.create(
+        venue=venue,
+        code=code,
+        name=_require(sdata, "name", str, where),
+        kind=kind,
+        capacity=_number(sdata, "capacity", 0, where, int) if ga else 0,
+        sort_order=_number(sdata, "sort_order", index, where, int),
+        map_x=_number(sdata, "map_x", 0, where, float),
+        map_y=_number(sdata, "map_y", 0, where, float),
+    )
+    if ga:
+        if section.capacity < 1:
+            raise CatalogError(f"{where}: a general-admission section needs a capacity above 0.")
+        return
+    seats = _section_seats(section, sdata, where)
+    if len({(s.row_label, s.number) for s in seats}) != len(seats):
+        raise CatalogError(f"{where}: a seat (row, number) appears twice.")
+    Seat.objects.bulk_create(seats, batch_size=5000)
+    section.capacity = len(seats)
+    section.save(update_fields=["capacity"])
+
+
+def _section_seats(section: Section, sdata: dict[str, Any], where: str) -> list[Seat]:
+    seats = []
+    for j, row in enumerate(_require(sdata, "rows", list, where)):
+        rwhere = f"{where}.rows[{j}]"
+        if not isinstance(row, dict):
+            raise CatalogError(f"{rwhere} is not an object.")
+        label = _require(row, "label", str, rwhere)
+        index = _number(row, "index", j, rwhere, int)
+        for k, seat in enumerate(_require(row, "seats", list, rwhere)):
+            swhere = f"{rwhere}.seats[{k}]"
+            if not isinstance(seat, dict):
+                raise CatalogError(f"{swhere} is not an object.")
+            number = _require(seat, "number", int, swhere)
+            seats.append(
+                Seat(
+                    section=section,
+                    row_label=label,
+                    row_index=index,
+                    number=number,
+                    rank=_number(seat, "rank", seat_rank(index, number, 1), swhere, int),
+                    x=_number(seat, "x", number * SEAT_SPACING, swhere, float),
+                    y=_number(seat, "y", index * SEAT_SPACING, swhere, float),
+                )
+            )
+    return seats
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -372,25 +396,32 @@ def import_event(data: Any) -> Event:
     event.save()
     sections = {s.code: s for s in venue.sections.all()}
     for i, tdata in enumerate(_require(data, "price_tiers", list, "event")):
-        where = f"price_tiers[{i}]"
-        code = _require(tdata, "section", str, where)
-        if code not in sections:
-            raise CatalogError(f"{where}: the venue has no section {code!r}.")
-        try:
-            price = Decimal(str(_require(tdata, "price", (str, int, float), where)))
-            fee = Decimal(str(tdata.get("fee", "0")))
-        except InvalidOperation as exc:
-            raise CatalogError(f"{where}: price and fee are decimal numbers.") from exc
-        if price < 0 or fee < 0:
-            raise CatalogError(f"{where}: price and fee cannot be negative.")
-        PriceTier.objects.create(
-            event=event,
-            section=sections[code],
-            name=_require(tdata, "name", str, where),
-            price=price,
-            fee=fee,
-            currency=tdata.get("currency", "EUR"),
-            description=tdata.get("description", "") or "",
-        )
+        _import_price_tier(event, tdata, sections=sections, where=f"price_tiers[{i}]")
     create_event_inventory(event=event)
     return event
+
+
+def _import_price_tier(event: Event, tdata: Any, *, sections: dict[str, Section], where: str) -> None:
+    if not isinstance(tdata, dict):
+        raise CatalogError(f"{where} is not an object.")
+    code = _require(tdata, "section", str, where)
+    if code not in sections:
+        raise CatalogError(f"{where}: the venue has no section {code!r}.")
+    try:
+        price = Decimal(str(_require(tdata, "price", (str, int, float), where)))
+        fee = Decimal(str(tdata.get("fee", "0")))
+    except InvalidOperation as exc:
+        raise CatalogError(f"{where}: price and fee are decimal numbers.") from exc
+    if not price.is_finite() or not fee.is_finite():
+        raise CatalogError(f"{where}: price and fee are decimal numbers.")
+    if price < 0 or fee < 0:
+        raise CatalogError(f"{where}: price and fee cannot be negative.")
+    PriceTier.objects.create(
+        event=event,
+        section=sections[code],
+        name=_require(tdata, "name", str, where),
+        price=price,
+        fee=fee,
+        currency=tdata.get("currency", "EUR"),
+        description=tdata.get("description", "") or "",
+    )

@@ -103,6 +103,14 @@ def test_venue_json_round_trip(small_event):
         (lambda d: d["price_tiers"][0].update(price="-5"), "cannot be negative"),
         (lambda d: d.update(max_tickets_per_order="4"), "must be an integer"),
         (lambda d: d["venue"]["sections"][1]["rows"][0]["seats"].append({"number": 1}), "appears twice"),
+        # Each of these was a TypeError, ValueError or InvalidOperation: a 500 in the admin.
+        (lambda d: d["venue"]["sections"][0].update(capacity=[40]), "'capacity' must be a number"),
+        (lambda d: d["venue"]["sections"][1].update(map_x="left"), "'map_x' must be a number"),
+        (lambda d: d["venue"]["sections"][1]["rows"][0]["seats"][0].update(x={"a": 1}), "'x' must be a number"),
+        (lambda d: d["venue"]["sections"][1]["rows"][0].update(index="first"), "'index' must be a number"),
+        (lambda d: d["venue"]["sections"][1]["rows"].append("row"), "is not an object"),
+        (lambda d: d["price_tiers"][0].update(price="NaN"), "decimal numbers"),
+        (lambda d: d["price_tiers"].append(7), "is not an object"),
     ],
 )
 def test_bad_event_json_is_refused_and_writes_nothing(small_event, mutate, message):
