@@ -26,9 +26,8 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.http import HttpRequest
-from django.http.cookie import parse_cookie
 
+from inventory.identity import fan_id_from_scope
 from queueroom import passes, services
 from queueroom.shuffle import place_of
 from queueroom.socket_limits import MessageBucket, Verdict, sockets
@@ -36,18 +35,6 @@ from queueroom.socket_limits import MessageBucket, Verdict, sockets
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 60.0
-
-
-def fan_id_from_scope(scope: dict[str, Any]) -> str | None:
-    """The fan identity from the signed cookie (inventory.identity), if any."""
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            request = HttpRequest()
-            request.COOKIES = parse_cookie(value.decode("latin-1"))
-            return request.get_signed_cookie(
-                settings.FAN_COOKIE_NAME, default=None, salt="fan-identity", max_age=settings.FAN_COOKIE_MAX_AGE
-            )
-    return None
 
 
 class _LaneView:

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.http import HttpResponse
 
+from inventory.identity import sign_fan_id
 from queueroom import redis_scripts as rs
 from queueroom import selectors, services
 
@@ -33,11 +33,7 @@ def now() -> float:
 
 def signed_fan_cookie(fan_id: str) -> str:
     """The fan_id cookie value inventory.identity would set for ``fan_id``."""
-    from django.conf import settings
-
-    response = HttpResponse()
-    response.set_signed_cookie(settings.FAN_COOKIE_NAME, fan_id, salt="fan-identity")
-    return response.cookies[settings.FAN_COOKIE_NAME].value
+    return sign_fan_id(fan_id)
 
 
 def join_many(event, count: int, *, now: float, prefix: str = "fan") -> list[services.QueueStatus]:  # type: ignore[no-untyped-def]
