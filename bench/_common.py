@@ -104,13 +104,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def drop_queue(event) -> None:  # type: ignore[no-untyped-def]
     """Delete the event's queue keys (the benches leave nothing behind in a shared Redis)."""
+    from queueroom import keys
     from queueroom import redis_scripts as rs
 
     c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
-    for i in range(0, len(keys), 1000):
-        c.delete(*keys[i : i + 1000])
-    c.srem(rs.active_key(), event.pk)
+    found = list(c.scan_iter(match=f"{keys.base(event.pk)}*", count=5000))
+    for i in range(0, len(found), 1000):
+        c.delete(*found[i : i + 1000])
+    c.srem(keys.active(), event.pk)
 
 
 def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[no-untyped-def]
@@ -143,13 +144,12 @@ def fill_queue(event, count: int, *, now: float) -> None:  # type: ignore[no-unt
     """``count`` fans join, pipelined 1,000 at a time (the join script itself)."""
     from queueroom import passes, services
     from queueroom import redis_scripts as rs
+    from queueroom.services.places import join_call
 
     lane = services.load_setup(event).general.id
-    b = rs.base(event.pk)
     c = rs.client()
     for start in range(0, count, 1000):
         pipe = c.pipeline(transaction=False)
         for i in range(start, min(count, start + 1000)):
-            bind = passes.browser_binding(f"bench-{i}")
-            rs.run("join", [f"{b}f:{bind}", f"{b}L{lane}", f"{b}meta"], [b, lane, bind, now], pipe=pipe)
+            rs.run("join", *join_call(event.pk, lane, passes.browser_binding(f"bench-{i}"), now), pipe=pipe)
         pipe.execute()

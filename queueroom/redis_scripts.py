@@ -1,5 +1,6 @@
 """The waiting room's Redis clients and Lua scripts: every Redis call of the
-queue goes through here. Key names: see docs/waiting-room.md.
+queue goes through here. Key names are queueroom.keys; replies are parsed
+into named rows by queueroom.replies.
 
 The scripts live in queueroom/lua/<name>.lua (so editors and linters see
 Lua), read once when this module is imported and registered with each
@@ -32,25 +33,9 @@ def _load(name: str) -> str:
 _SCRIPTS = {name: _load(name) for name in NAMES}
 
 
-def prefix() -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:q:"
-
-
-def base(event_id: int) -> str:
-    return f"{prefix()}{{e{event_id}}}:"
-
-
-def active_key() -> str:
-    return f"{prefix()}active"
-
-
-def leader_key() -> str:
-    return f"{prefix()}leader"
-
-
 def _options() -> dict[str, Any]:
     # Bounded waits: a Redis that stops answering costs a request about
-    # REDIS_SOCKET_TIMEOUT, then a 503 (services.unavailable_on_redis_error).
+    # REDIS_SOCKET_TIMEOUT, then a 503 (services/errors.py).
     # from_url clients do not retry, so that is the whole wait.
     return {
         "decode_responses": True,
@@ -93,11 +78,6 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
         found = (c, {name: c.register_script(src) for name, src in _SCRIPTS.items()})
         _async[loop] = found
     return found
-
-
-async def arun(name: str, keys: list[str], args: list[Any]) -> Any:
-    _, scripts = async_client()
-    return await scripts[name](keys=keys, args=args)
 
 
 def reset_clients(**kwargs: Any) -> None:

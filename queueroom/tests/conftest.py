@@ -8,22 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from inventory.identity import sign_fan_id
+from queueroom import keys, services
 from queueroom import redis_scripts as rs
-from queueroom import selectors, services
+from ticketing import memo
 
 
 @pytest.fixture(autouse=True)
 def _clean_queue_state() -> Iterator[None]:
-    services._setup_cache.clear()
-    services._active_until.clear()
-    selectors._by_slug.clear()
+    memo.clear_all()  # the queue setup, the events by slug, the events marked active
     yield
-    services._setup_cache.clear()
-    selectors._by_slug.clear()
+    memo.clear_all()
     c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
-    for i in range(0, len(keys), 500):
-        c.delete(*keys[i : i + 500])
+    found = list(c.scan_iter(match=f"{keys.prefix()}*", count=1000))
+    for i in range(0, len(found), 500):
+        c.delete(*found[i : i + 500])
 
 
 @pytest.fixture
