@@ -1,5 +1,10 @@
-"""Shared set-up for the waiting-room benchmarks: Django, a bench event, a
-private Redis when a clean INFO commandstats is needed, server processes."""
+"""Shared set-up for the waiting-room benchmarks: their own database, Django,
+a bench event, a private Redis when a clean INFO commandstats is needed,
+server processes.
+
+Like bench/holds.py, they work in their own database (DATABASE_URL's name +
+"_bench_queue"), dropped, created and migrated on every run, so they run from
+a fresh clone and never touch the development database."""
 
 from __future__ import annotations
 
@@ -12,21 +17,38 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ticketing")
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path.rstrip('/')}_bench_queue").geturl()
+
+
 def setup_django(*, redis_url: str | None = None, prefix: str = "bench") -> None:
+    """Django on a freshly migrated bench database; the servers the bench
+    starts inherit it through the environment."""
+    from holds import recreate_database
+
+    url = bench_database_url()
+    print(f"bench database: {urlsplit(url).path.lstrip('/')} (dropped and rebuilt)", flush=True)
+    recreate_database(url)
+    os.environ["DATABASE_URL"] = url
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("REDIS_KEY_PREFIX", prefix)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
     import django
+    from django.core.management import call_command
 
     django.setup()
+    call_command("migrate", verbosity=0)
 
 
 def free_port() -> int:
@@ -82,13 +104,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def drop_queue(event) -> None:  # type: ignore[no-untyped-def]
     """Delete the event's queue keys (the benches leave nothing behind in a shared Redis)."""
+    from queueroom import keys
     from queueroom import redis_scripts as rs
 
     c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.base(event.pk)}*", count=5000))
-    for i in range(0, len(keys), 1000):
-        c.delete(*keys[i : i + 1000])
-    c.srem(rs.active_key(), event.pk)
+    found = list(c.scan_iter(match=f"{keys.base(event.pk)}*", count=5000))
+    for i in range(0, len(found), 1000):
+        c.delete(*found[i : i + 1000])
+    c.srem(keys.active(), event.pk)
 
 
 def bench_event(*, rate: int = 500, max_in_store: int = 5000):  # type: ignore[no-untyped-def]
@@ -121,13 +144,12 @@ def fill_queue(event, count: int, *, now: float) -> None:  # type: ignore[no-unt
     """``count`` fans join, pipelined 1,000 at a time (the join script itself)."""
     from queueroom import passes, services
     from queueroom import redis_scripts as rs
+    from queueroom.services.places import join_call
 
     lane = services.load_setup(event).general.id
-    b = rs.base(event.pk)
     c = rs.client()
     for start in range(0, count, 1000):
         pipe = c.pipeline(transaction=False)
         for i in range(start, min(count, start + 1000)):
-            bind = passes.browser_binding(f"bench-{i}")
-            rs.run("join", [f"{b}f:{bind}", f"{b}L{lane}", f"{b}meta"], [b, lane, bind, now], pipe=pipe)
+            rs.run("join", *join_call(event.pk, lane, passes.browser_binding(f"bench-{i}"), now), pipe=pipe)
         pipe.execute()

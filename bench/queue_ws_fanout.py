@@ -98,10 +98,10 @@ def client_process(port, tokens, ready, go, done, out) -> None:  # type: ignore[
 async def publish(event_id: int, doc, seconds: float) -> int:  # type: ignore[no-untyped-def]
     from channels.layers import get_channel_layer
 
-    from queueroom import services
+    from queueroom import keys
 
     layer = get_channel_layer()
-    group = services.group_name(event_id)
+    group = keys.group_name(event_id)
     ticks = 0
     t_end = time.time() + seconds
     while time.time() < t_end:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import math
 import time
@@ -26,28 +25,16 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.http import HttpRequest
-from django.http.cookie import parse_cookie
 
-from queueroom import passes, services
+from inventory.identity import fan_id_from_scope
+from queueroom import keys, messages, passes, services
+from queueroom.messages import FanStatus, QueueState
 from queueroom.shuffle import place_of
 from queueroom.socket_limits import MessageBucket, Verdict, sockets
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 60.0
-
-
-def fan_id_from_scope(scope: dict[str, Any]) -> str | None:
-    """The fan identity from the signed cookie (inventory.identity), if any."""
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            request = HttpRequest()
-            request.COOKIES = parse_cookie(value.decode("latin-1"))
-            return request.get_signed_cookie(
-                settings.FAN_COOKIE_NAME, default=None, salt="fan-identity", max_age=settings.FAN_COOKIE_MAX_AGE
-            )
-    return None
 
 
 class _LaneView:
@@ -59,14 +46,9 @@ class _LaneView:
         self.gone = lane["gone"]
         self.behind_front = max(lane["seq"] - lane["front"], 1)
         self.per_second = max(lane["per_second"] or doc["rate_per_minute"] / 60, 1 / 60)
-        head = json.dumps({"type": "queue.state", "status": services.WAITING})[:-1]
-        tail = json.dumps({"paused": doc["paused"], "reason": None, "updated_at": doc["t"]})[1:]
-        self.template = (
-            head
-            + ', "position": %d, "ahead": %d, "total_waiting": '
-            + str(int(doc["waiting"]))
-            + ', "eta_seconds": %d, "eta_range": [%d, %d], '
-            + tail
+        # position, ahead, eta_seconds, eta_range (low, high): see on_tick.
+        self.template = messages.waiting_template(
+            total_waiting=int(doc["waiting"]), paused=doc["paused"], updated_at=doc["t"]
         )
 
 
@@ -92,7 +74,7 @@ class QueueHub:
             conns = self.by_event.get(consumer.event_id)
             if conns is None:
                 conns = self.by_event[consumer.event_id] = set()
-                await self.layer.group_add(services.group_name(consumer.event_id), self.channel)
+                await self.layer.group_add(keys.group_name(consumer.event_id), self.channel)
             conns.add(consumer)
 
     async def unregister(self, consumer: QueueConsumer) -> None:
@@ -103,7 +85,7 @@ class QueueHub:
             conns.discard(consumer)
             if not conns:
                 del self.by_event[consumer.event_id]
-                await self.layer.group_discard(services.group_name(consumer.event_id), self.channel)
+                await self.layer.group_discard(keys.group_name(consumer.event_id), self.channel)
 
     async def _read(self) -> None:
         assert self.channel is not None
@@ -185,22 +167,8 @@ class QueueConsumer(AsyncWebsocketConsumer):
         except passes.PassInvalid:
             await self.close(code=4404)
             return
-        client = self.scope.get("client")
-        self.address: str | None = str(client[0]) if client else None
-        # Refused before the handshake and before any Redis call. Daphne then
-        # answers 403; the page polls instead and retries with a backoff.
-        refusal = sockets.open(
-            token=self.token,
-            address=self.address,
-            per_token=settings.QUEUE_WS_PER_TOKEN,
-            per_address=settings.QUEUE_WS_PER_ADDRESS,
-        )
-        if refusal is not None:
-            # Debug only: a script opening sockets in a loop must not flood the logs too.
-            log.debug("websocket refused (%s) from %s", refusal.name, self.address)
-            await self.close(code=4429, reason=refusal.value)
+        if await self._refused():
             return
-        self.counted = True
         self.bucket = MessageBucket(
             burst=settings.QUEUE_WS_MESSAGE_BURST, every=settings.QUEUE_WS_MESSAGE_EVERY_SECONDS, now=time.monotonic()
         )
@@ -229,6 +197,26 @@ class QueueConsumer(AsyncWebsocketConsumer):
         pending = self._take_pending()
         if pending is not None and pending["t"] > now:
             await self.on_tick(pending)
+
+    async def _refused(self) -> bool:
+        """Whether the socket limits refuse this connection (then it is closed).
+        Refused before the handshake and before any Redis call. Daphne then
+        answers 403; the page polls instead and retries with a backoff."""
+        client = self.scope.get("client")
+        self.address: str | None = str(client[0]) if client else None
+        refusal = sockets.open(
+            token=self.token,
+            address=self.address,
+            per_token=settings.QUEUE_WS_PER_TOKEN,
+            per_address=settings.QUEUE_WS_PER_ADDRESS,
+        )
+        if refusal is not None:
+            # Debug only: a script opening sockets in a loop must not flood the logs too.
+            log.debug("websocket refused (%s) from %s", refusal.name, self.address)
+            await self.close(code=4429, reason=refusal.value)
+            return True
+        self.counted = True
+        return False
 
     def _take_pending(self) -> dict[str, Any] | None:
         """The newest tick the hub delivered while the snapshot was being read."""
@@ -271,39 +259,19 @@ class QueueConsumer(AsyncWebsocketConsumer):
         await self.close(code=code, reason=reason)
 
     async def _send_status(self, s: services.QueueStatus) -> None:
-        if s.status == services.ADMITTED and s.store_pass:
+        if s.status == FanStatus.ADMITTED and s.store_pass:
             self.finished = True
             await self.send(
-                text_data=json.dumps(
-                    {
-                        "type": "queue.offered",
-                        "pass": s.store_pass,
-                        "expires_at": s.pass_expires_at,
-                        "store_url": s.store_url,
-                    }
+                text_data=messages.offered_message(
+                    store_pass=s.store_pass, expires_at=s.pass_expires_at, store_url=s.store_url
                 )
             )
             return
-        if s.status == services.CLOSED:
+        if s.status == FanStatus.CLOSED:
             self.finished = True
         if s.place is not None:
             self.place = s.place
-        await self.send(
-            text_data=json.dumps(
-                {
-                    "type": "queue.state",
-                    "status": s.status,
-                    "position": s.position,
-                    "ahead": s.ahead,
-                    "total_waiting": s.total_waiting,
-                    "eta_seconds": s.eta_seconds,
-                    "eta_range": s.eta_range,
-                    "paused": s.paused,
-                    "reason": s.reason,
-                    "updated_at": s.updated_at,
-                }
-            )
-        )
+        await self.send(text_data=messages.state_message(s.queue_state()))
 
     async def on_tick(self, doc: dict[str, Any]) -> None:
         """Called by the hub for every tick of this connection's event."""
@@ -317,11 +285,11 @@ class QueueConsumer(AsyncWebsocketConsumer):
             return
         if doc["closed"]:
             self.finished = True
-            await self._state(doc, status=services.CLOSED, reason="sold_out")
+            await self._state(doc, status=FanStatus.CLOSED, reason="sold_out")
             return
         if not lane["opened"]:
             await self._state(
-                doc, status=services.PRE_QUEUE, eta=max(int(lane["opens_at"] - doc["t"]), 0), total=lane["seq"]
+                doc, status=FanStatus.PRE_QUEUE, eta=max(int(lane["opens_at"] - doc["t"]), 0), total=lane["seq"]
             )
             return
         if self.place is None:
@@ -355,29 +323,29 @@ class QueueConsumer(AsyncWebsocketConsumer):
         self,
         doc: dict[str, Any],
         *,
-        status: str,
-        ahead: int | None = None,
+        status: FanStatus,
         eta: int | None = None,
-        eta_range: tuple[int, int] | None = None,
         total: int | None = None,
         reason: str | None = None,
     ) -> None:
-        await self.send(
-            text_data=json.dumps(
-                {
-                    "type": "queue.state",
-                    "status": status,
-                    "position": None if ahead is None else ahead + 1,
-                    "ahead": ahead,
-                    "total_waiting": doc["waiting"] if total is None else total,
-                    "eta_seconds": eta,
-                    "eta_range": eta_range,
-                    "paused": doc["paused"],
-                    "reason": reason,
-                    "updated_at": doc["t"],
-                }
+        """A queue.state every connection of the lane gets alike (pre-queue,
+        sold out): rendered once per tick and lane, like _LaneView.template."""
+        rendered = doc["_shared"] if "_shared" in doc else doc.setdefault("_shared", {})
+        text = rendered.get((self.lane_id, status))
+        if text is None:
+            state = QueueState(
+                status=status,
+                position=None,
+                ahead=None,
+                total_waiting=doc["waiting"] if total is None else total,
+                eta_seconds=eta,
+                eta_range=None,
+                paused=doc["paused"],
+                reason=reason,
+                updated_at=doc["t"],
             )
-        )
+            text = rendered[(self.lane_id, status)] = messages.state_message(state)
+        await self.send(text_data=text)
 
     async def _claim(self) -> None:
         try:

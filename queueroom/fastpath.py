@@ -26,9 +26,8 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.http.request import split_domain_port, validate_host
 
-from inventory.identity import new_fan_id
+from inventory.identity import fan_id_from_scope, new_fan_id, set_fan_cookie
 from queueroom import api, selectors, services
-from queueroom.consumers import fan_id_from_scope
 from ticketing.edge import security_headers
 
 Scope = dict[str, Any]
@@ -103,15 +102,7 @@ class QueueFastPath:
         response = JsonResponse(status.as_dict(), status=201 if created else 200)
         response["Cache-Control"] = "no-store"
         if new_fan:
-            response.set_signed_cookie(
-                settings.FAN_COOKIE_NAME,
-                fan_id,
-                salt="fan-identity",
-                max_age=settings.FAN_COOKIE_MAX_AGE,
-                httponly=True,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-            )
+            set_fan_cookie(response, fan_id)
         await _send(scope, send, response)
         return True, replay
 

@@ -7,22 +7,26 @@ import secrets
 import time
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.test import Client
 
+from inventory.identity import fan_id_from_cookies
 from inventory.models import Event
 from queueroom import passes
+
+
+def fan_id_of(client: Client) -> str:
+    """The fan id in a Django test client's identity cookie (set on its first request)."""
+    if settings.FAN_COOKIE_NAME not in client.cookies:
+        client.get("/healthz")  # the identity middleware sets the fan cookie
+    fan_id = fan_id_from_cookies({settings.FAN_COOKIE_NAME: client.cookies[settings.FAN_COOKIE_NAME].value})
+    assert fan_id is not None, "the client's fan cookie is not validly signed"
+    return fan_id
 
 
 def grant_store_pass(client: Client, event: Event, *, ttl: int = 1800) -> str:
     """Give ``client`` (a Django test client) a valid store pass for
     ``event``, bound to its fan identity cookie, without queueing. Returns it."""
-    if settings.FAN_COOKIE_NAME not in client.cookies:
-        client.get("/healthz")  # the identity middleware sets the fan cookie
-    request = HttpRequest()
-    request.COOKIES = {settings.FAN_COOKIE_NAME: client.cookies[settings.FAN_COOKIE_NAME].value}
-    fan_id = request.get_signed_cookie(settings.FAN_COOKIE_NAME, salt="fan-identity")
-    assert fan_id is not None  # no default: a bad signature raises
+    fan_id = fan_id_of(client)
     token = passes.sign_pass(
         passes.StorePass(
             event_id=event.pk,

@@ -311,7 +311,6 @@ QUEUE_OFFER_TTL_SECONDS = envint("QUEUE_OFFER_TTL_SECONDS", 120, minimum=10)
 QUEUE_LEASE_IDLE_SECONDS = envint("QUEUE_LEASE_IDLE_SECONDS", 600, minimum=30)
 QUEUE_LEASE_MAX_SECONDS = envint("QUEUE_LEASE_MAX_SECONDS", 1800, minimum=60)
 QUEUE_GRACE_SECONDS = envint("QUEUE_GRACE_SECONDS", 300, minimum=30)
-QUEUE_TICK_SECONDS = 1.0
 # WebSockets (docs/waiting-room.md, "Limits"), counted per server process:
 # open sockets per queue token (a fan's tabs) and per client address (0: no
 # cap; behind a proxy the server must see the real address), then a bucket of

@@ -6,24 +6,22 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.http import HttpResponse
 
+from inventory.identity import sign_fan_id
+from queueroom import keys, services
 from queueroom import redis_scripts as rs
-from queueroom import selectors, services
+from ticketing import memo
 
 
 @pytest.fixture(autouse=True)
 def _clean_queue_state() -> Iterator[None]:
-    services._setup_cache.clear()
-    services._active_until.clear()
-    selectors._by_slug.clear()
+    memo.clear_all()  # the queue setup, the events by slug, the events marked active
     yield
-    services._setup_cache.clear()
-    selectors._by_slug.clear()
+    memo.clear_all()
     c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
-    for i in range(0, len(keys), 500):
-        c.delete(*keys[i : i + 500])
+    found = list(c.scan_iter(match=f"{keys.prefix()}*", count=1000))
+    for i in range(0, len(found), 500):
+        c.delete(*found[i : i + 500])
 
 
 @pytest.fixture
@@ -33,11 +31,7 @@ def now() -> float:
 
 def signed_fan_cookie(fan_id: str) -> str:
     """The fan_id cookie value inventory.identity would set for ``fan_id``."""
-    from django.conf import settings
-
-    response = HttpResponse()
-    response.set_signed_cookie(settings.FAN_COOKIE_NAME, fan_id, salt="fan-identity")
-    return response.cookies[settings.FAN_COOKIE_NAME].value
+    return sign_fan_id(fan_id)
 
 
 def join_many(event, count: int, *, now: float, prefix: str = "fan") -> list[services.QueueStatus]:  # type: ignore[no-untyped-def]

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from inventory.models import Event
+from queueroom import keys, services
 from queueroom import redis_scripts as rs
-from queueroom import services
+from queueroom.services import setup
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def warm(small_event, monkeypatch):  # type: ignore[no-untyped-def]
     # Worker threads have their own DB connections, outside the test
     # transaction: give them the queue setup from the cache instead.
-    monkeypatch.setattr(services, "_SETUP_TTL", 600.0)
+    monkeypatch.setattr(setup, "SETUP_TTL", 600.0)
     services.cached_setup(small_event.pk)
     return small_event
 
@@ -50,7 +51,7 @@ def test_2000_parallel_joins_get_2000_distinct_places(warm, now) -> None:  # typ
 
 
 def _offered_tickets(event: Event) -> list[str]:
-    return rs.client().zrange(f"{rs.base(event.pk)}offers", 0, -1)
+    return rs.client().zrange(keys.offers(event.pk), 0, -1)
 
 
 def test_two_admitters_never_admit_the_same_place(warm, now) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -102,3 +103,32 @@ async def test_waiting_fans_are_told_at_once_when_the_event_sells_out(small_even
     assert (closed["status"], closed["reason"]) == ("CLOSED", "sold_out")
     await communicator.disconnect()
     await sync_to_async(connections.close_all)()
+
+
+async def test_fans_of_a_lane_in_the_pre_queue_get_one_shared_message_per_tick() -> None:
+    sent: list[str] = []
+
+    class Recording(consumers.QueueConsumer):
+        async def send(
+            self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+        ) -> None:
+            sent.append(text_data or "")
+
+    fans = []
+    for ticket in (1, 2):
+        fan = Recording()
+        fan.lane_id, fan.ticket, fan.synced, fan.finished, fan.claiming = 7, ticket, True, False, False
+        fans.append(fan)
+    lane = {"opened": False, "opens_at": 1_000_060.0, "seq": 12}
+    doc = {"event": 1, "t": 1_000_000.0, "closed": False, "paused": False, "waiting": 0, "lanes": {"7": lane}}
+    for fan in fans:
+        await fan.on_tick(doc)
+    assert len(sent) == 2 and sent[0] is sent[1]  # rendered once for the lane
+    message = json.loads(sent[0])
+    assert (message["type"], message["status"], message["eta_seconds"], message["total_waiting"]) == (
+        "queue.state",
+        "PRE_QUEUE",
+        60,
+        12,
+    )
+    assert message["position"] is None and message["updated_at"] == doc["t"]

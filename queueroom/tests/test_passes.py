@@ -11,6 +11,7 @@ from django.test import RequestFactory
 
 from inventory.access import StoreAccessDenied, ensure_store_access
 from queueroom import passes
+from queueroom.testing import fan_id_of
 
 NOW = 1_800_000_000
 
@@ -111,10 +112,5 @@ def test_grant_store_pass_lets_a_test_client_through_the_store_door(small_event,
     token = grant_store_pass(fan, small_event)
     request = RequestFactory().get("/store/")
     request.COOKIES[passes.pass_cookie_name(small_event.pk)] = token
-    fan_cookie = fan.cookies["fan_id"].value
-    from django.http import HttpRequest
-
-    probe = HttpRequest()
-    probe.COOKIES = {"fan_id": fan_cookie}
-    request.fan_id = probe.get_signed_cookie("fan_id", salt="fan-identity")  # type: ignore[attr-defined]
+    request.fan_id = fan_id_of(fan)  # type: ignore[attr-defined]
     ensure_store_access(request, small_event)

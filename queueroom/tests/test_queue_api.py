@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inventory.access import StoreAccessDenied, ensure_store_access
 from queueroom import passes, services
+from queueroom.testing import fan_id_of
 
 pytestmark = pytest.mark.django_db
 
@@ -94,9 +95,6 @@ def test_waiting_page_joins_on_post_and_refreshes_without_js(small_event, fan) -
 
 
 def test_waiting_fan_uses_a_presale_code_from_the_waiting_page(future_event, fan) -> None:  # type: ignore[no-untyped-def]
-    from django.conf import settings
-    from django.http import HttpRequest
-
     from queueroom import passes
     from queueroom.models import Lane, PresaleCode
 
@@ -114,10 +112,7 @@ def test_waiting_fan_uses_a_presale_code_from_the_waiting_page(future_event, fan
     assert fan.post(url, {"code": "LUX"}).status_code == 302
     page = fan.get(url).content.decode()
     assert "Have a presale code?" not in page  # now in the presale line
-    request = HttpRequest()
-    request.COOKIES = {settings.FAN_COOKIE_NAME: fan.cookies[settings.FAN_COOKIE_NAME].value}
-    fan_id = request.get_signed_cookie(settings.FAN_COOKIE_NAME, salt="fan-identity")
-    token = services.find_place(event=future_event, fan_id=fan_id)
+    token = services.find_place(event=future_event, fan_id=fan_id_of(fan))
     assert token is not None and passes.verify_token(token).lane_id == lane.pk
     assert PresaleCode.objects.get(lane=lane).used == 1
 

@@ -18,8 +18,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 
-from queueroom import redis_scripts as rs
-from queueroom import selectors, services
+from queueroom import keys, selectors, services
 from queueroom.management.commands.run_admitter import Command as Admitter
 from queueroom.models import Lane, PresaleCode
 from ticketing.tests.redis_outage import HANG, PrivateRedis, bounded, redis_at
@@ -77,7 +76,7 @@ def test_queue_api_answers_503_while_redis_hangs_and_recovers_by_itself(
     assert retried.status_code in (200, 201)
     assert second_fan.post(join_url, content_type="application/json").json()["token"] == retried.json()["token"]
     general = services.cached_setup(small_event.pk).general.id
-    assert redis_server.client().hget(f"{rs.base(small_event.pk)}L{general}", "seq") == "2"
+    assert redis_server.client().hget(keys.lane(small_event.pk, general), "seq") == "2"
     assert PresaleCode.objects.get(code="LUX").used == 0
 
 

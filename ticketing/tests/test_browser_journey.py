@@ -28,8 +28,9 @@ from django.conf import settings
 
 from inventory.models import Event, InventoryItem, Order
 from inventory.services import demo
+from queueroom import keys, services
 from queueroom import redis_scripts as rs
-from queueroom import services
+from ticketing import memo
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
     (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None
@@ -66,10 +67,10 @@ class TestFanJourney(ChannelsLiveServerTestCase):
         self.browser = browser
         yield
         c = rs.client()
-        keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
-        if keys:
-            c.delete(*keys)
-        services._setup_cache.clear()
+        found = list(c.scan_iter(match=f"{keys.prefix()}*", count=1000))
+        if found:
+            c.delete(*found)
+        memo.clear_all()
 
     def setUp(self) -> None:
         self.event, _ = demo.seed_small()

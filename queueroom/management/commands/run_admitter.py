@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from queueroom import services
+from queueroom import keys, services
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 try:
                     docs = await sync_to_async(_cycle, thread_sensitive=True)(owner, now)
                     for doc in docs:
-                        await layer.group_send(services.group_name(doc["event"]), {"type": "queue.tick", "state": doc})
+                        await layer.group_send(keys.group_name(doc["event"]), {"type": "queue.tick", "state": doc})
                 except services.REDIS_DOWN as exc:
                     # Each attempt already waited up to REDIS_SOCKET_TIMEOUT; wait
                     # longer the longer the outage, but never past BACKOFF_MAX, so
