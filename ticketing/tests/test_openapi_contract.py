@@ -195,14 +195,13 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> Any:
 def _forget_queue_state() -> None:
     """The per-process caches and this worker's Redis keys (as queueroom's
     tests do): the event is created anew and gets a new id."""
+    from queueroom import keys as queue_keys
     from queueroom import redis_scripts as rs
-    from queueroom import selectors, services
+    from ticketing import memo
 
-    services._setup_cache.clear()
-    services._active_until.clear()
-    selectors._by_slug.clear()
+    memo.clear_all()
     c = rs.client()
-    keys = list(c.scan_iter(match=f"{rs.prefix()}*", count=1000))
+    keys = list(c.scan_iter(match=f"{queue_keys.prefix()}*", count=1000))
     for i in range(0, len(keys), 500):
         c.delete(*keys[i : i + 500])
 
