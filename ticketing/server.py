@@ -279,7 +279,7 @@ class LimitedServer(Server):  # type: ignore[misc]
         # opening) overflows it, and each dropped SYN costs its client a
         # 1 s retransmit. The kernel caps it at net.core.somaxconn.
         backlog = envint("HTTP_LISTEN_BACKLOG", 1024, minimum=1)
-        self.endpoints = [
+        self.endpoints: list[str] = [
             f"{e}:backlog={backlog}" if e.startswith("tcp:") and "backlog=" not in e else e for e in self.endpoints
         ]
 
