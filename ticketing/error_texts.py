@@ -58,6 +58,15 @@ TEXTS: dict[str, Words] = {
     "rate_limited": _const(lambda: _("That was a lot of tries in a short time. Wait a minute, then try again.")),
     "busy": _const(lambda: _("Lots of fans are choosing right now. Please try again in a second.")),
     "unavailable": _const(lambda: _("We are very busy right now. Please try again in a few seconds.")),
+    "checkout_not_started": _const(lambda: _("Start the payment from your cart first.")),
+    "card_declined": _const(
+        lambda: _("Your card was declined and nothing was charged. Your tickets are still held: try another card.")
+    ),
+    "payment_failed": _const(lambda: _("The payment did not go through and nothing was charged. Please try again.")),
+    "payment_provider_unavailable": _const(
+        lambda: _("We cannot reach the payment service right now. Nothing was charged; try again in a moment.")
+    ),
+    "invalid_signature": _const(lambda: _("That did not work. Please try again.")),
 }
 
 

@@ -91,10 +91,16 @@ STATUS_BY_CODE: dict[str, int] = {
     "hold_expired": 409,
     "code_used_up": 409,
     "idempotency_key_reused": 422,
+    "checkout_not_started": 409,
+    # payments
+    "card_declined": 402,
+    "payment_failed": 502,
+    "invalid_signature": 400,
     # load
     "rate_limited": 429,
     "too_many_requests": 429,
     "busy": 503,
+    "payment_provider_unavailable": 503,
     "unavailable": 503,
 }
 

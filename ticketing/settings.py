@@ -322,3 +322,18 @@ QUEUE_WS_MESSAGE_EVERY_SECONDS = float(envstr("QUEUE_WS_MESSAGE_EVERY_SECONDS", 
 if not QUEUE_WS_MESSAGE_EVERY_SECONDS > 0:
     raise ImproperlyConfigured("QUEUE_WS_MESSAGE_EVERY_SECONDS must be > 0")
 QUEUE_WS_MAX_MESSAGE_BYTES = envint("QUEUE_WS_MAX_MESSAGE_BYTES", 1024, minimum=16)
+
+# --- Payments (payments; docs/payments.md) ------------------------------------
+# localstripe (the emulator make run and the tests start) by default; a real
+# Stripe test account by setting the base to https://api.stripe.com and the keys.
+STRIPE_API_BASE = envstr("STRIPE_API_BASE", "http://127.0.0.1:8420")
+STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = envstr("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
+STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+# Every PSP call gives up after this many seconds; the SDK retries at most this often.
+STRIPE_TIMEOUT_SECONDS = envfloat("STRIPE_TIMEOUT_SECONDS", 5.0)
+STRIPE_MAX_RETRIES = envint("STRIPE_MAX_RETRIES", 1, minimum=0)
+# A webhook signed longer ago than this is refused (Stripe's own default).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = envint("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "tickets@localhost")

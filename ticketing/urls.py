@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from inventory.urls import api_urlpatterns as inventory_api
+from payments.urls import api_urlpatterns as payments_api
 from queueroom.urls import api_urlpatterns as queue_api
 from ticketing import health
 
@@ -16,7 +17,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((inventory_api, "inventory_api"))),
     path("api/v1/", include((queue_api, "queue_api"))),
+    path("api/v1/", include((payments_api, "payments_api"))),
     path("", include("queueroom.urls")),
+    path("", include("payments.urls")),
     path("", include("inventory.urls")),
 ]
 

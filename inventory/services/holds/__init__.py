@@ -43,6 +43,7 @@ from inventory.services.holds.lifecycle import (
     expire_order,
     release_after_payment_cancelled,
     release_order,
+    return_to_hold,
     sell_order,
     start_checkout,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "hold_seats",
     "release_after_payment_cancelled",
     "release_order",
+    "return_to_hold",
     "sell_order",
     "start_checkout",
     "sweep_expired",

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from inventory import hooks
+from inventory import hooks, signals
 from inventory.models import ItemStatus, Order, OrderStatus
 from inventory.services.holds import audit, records, sql
 from inventory.services.holds.errors import HoldExpired, InvalidTransition, OrderNotFound
@@ -282,6 +282,53 @@ def sell_order(
             items_to=ItemStatus.SOLD,
             order_from=OrderStatus.PAYMENT_PENDING,
             order_to=OrderStatus.PAID,
+            reason=reason,
+            actor=actor,
+            now=now,
+        )
+        transaction.on_commit(
+            lambda: signals.order_paid.send_robust(sender=Order, order_id=order.pk, owner=order.owner)
+        )
+    order.refresh_from_db()
+    return order
+
+
+def return_to_hold(
+    *,
+    order_id: uuid.UUID | str,
+    actor: str = "payments",
+    reason: str = "payment_declined",
+    now: dt.datetime | None = None,
+) -> Order:
+    """PAYMENT_PENDING → HELD; every seat HARD_LOCKED → SOFT_LOCKED, keeping
+    the checkout's deadline: a declined payment gives the fan the cart back
+    to try another card. The payments app calls this only after its payment
+    was cancelled or failed at the provider. Raises HoldExpired when the
+    deadline has passed (release the order instead) and InvalidTransition
+    when the order is not in checkout."""
+    now = now or timezone.now()
+    order = get_order(order_id, None)
+    if order.status == OrderStatus.HELD:
+        return order
+    if order.status != OrderStatus.PAYMENT_PENDING:
+        raise InvalidTransition(f"An order in {order.status} cannot go back to the cart.")
+    with inventory_transaction() as cursor:
+        begin(cursor, then=sql.UNCHECKOUT_ITEMS, params={"order": order.pk, "now": now})
+        items = records.fetch(cursor, records.MovedItem._make)
+        if len(items) != order.ticket_count:
+            raise HoldExpired("Your hold has expired; pick your seats again.")
+        updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PAYMENT_PENDING, expires_at__gt=now).update(
+            status=OrderStatus.HELD, updated_at=now
+        )
+        if updated != 1:
+            raise HoldExpired("Your hold has expired; pick your seats again.")
+        _record_step(
+            order,
+            items,
+            items_from=ItemStatus.HARD_LOCKED,
+            items_to=ItemStatus.SOFT_LOCKED,
+            order_from=OrderStatus.PAYMENT_PENDING,
+            order_to=OrderStatus.HELD,
             reason=reason,
             actor=actor,
             now=now,

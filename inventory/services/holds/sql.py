@@ -312,6 +312,21 @@ SELL_ITEMS = f"""
     RETURNING i.id, i.event_id
 """  # noqa: S608 - fixed fragments
 
+# A declined payment gives the fan their cart back: the checkout's seats go
+# back to SOFT_LOCKED, keeping the checkout's deadline, while it lasts.
+# Rows: records.MovedItem.
+UNCHECKOUT_ITEMS = f"""
+    WITH target AS (
+        SELECT id FROM inventory_item
+        WHERE order_id = %(order)s AND status = {_HARD_LOCKED} AND locked_until > %(now)s
+        ORDER BY id
+        FOR UPDATE
+    )
+    UPDATE inventory_item i SET status = {_SOFT_LOCKED}, updated_at = %(now)s
+    FROM target WHERE i.id = target.id
+    RETURNING i.id, i.event_id
+"""  # noqa: S608 - fixed fragments
+
 # Checkouts are left to expire_order (and the payment hook). Rows: records.ItemChange.
 SWEEP_BATCH = f"""
     WITH batch AS (

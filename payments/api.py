@@ -1,0 +1,86 @@
+"""The payment endpoints of the JSON API (docs/api.md) and the PSP's webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from payments import services, webhooks
+from payments.providers import get_provider
+from ticketing.api import RequestError, json_body
+from ticketing.errors import json_errors
+
+
+def _fan(request: HttpRequest) -> str:
+    owner: str = request.fan_id  # type: ignore[attr-defined]
+    return owner
+
+
+def _optional_body(request: HttpRequest) -> dict[str, Any]:
+    return json_body(request) if request.body else {}
+
+
+# CSRF-exempt like the hold API: writes take only JSON bodies (or none),
+# which a cross-site form cannot send without a preflight we never grant.
+@csrf_exempt
+@require_POST
+@json_errors
+def checkout(request: HttpRequest, order_id: str) -> JsonResponse:
+    data = _optional_body(request)
+    unknown = sorted(set(data) - {"email"})
+    if unknown:
+        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    email = data.get("email", "")
+    if not isinstance(email, str) or len(email) > 254 or (email and "@" not in email):
+        raise RequestError("'email' must be an e-mail address.", code="invalid_request")
+    result = services.start_checkout(order_id=order_id, owner=_fan(request), email=email)
+    return JsonResponse(
+        {
+            "order_id": str(result.order.pk),
+            "status": result.order.status,
+            "expires_at": result.order.expires_at.isoformat() if result.order.expires_at else None,
+            "payment": {
+                "provider": get_provider().name,
+                "client_secret": result.payment.client_secret,
+                "publishable_key": get_provider().publishable_key,
+                "amount": result.payment.amount,
+                "currency": result.payment.currency,
+            },
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@csrf_exempt
+@require_POST
+@json_errors
+def pay(request: HttpRequest, order_id: str) -> JsonResponse:
+    data = json_body(request)
+    unknown = sorted(set(data) - {"payment_method"})
+    if unknown:
+        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    method = data.get("payment_method")
+    if not isinstance(method, str) or not method or len(method) > 255:
+        raise RequestError("Give 'payment_method', e.g. pm_card_visa.", code="invalid_request")
+    order = services.pay(order_id=order_id, owner=_fan(request), payment_method=method)
+    return JsonResponse(
+        {
+            "order_id": str(order.pk),
+            "status": order.status,
+            "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+            "tickets_url": f"/orders/{order.pk}/tickets/",
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+# The PSP signs its webhooks; there is no CSRF token to check.
+@csrf_exempt
+@require_POST
+@json_errors
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    created = webhooks.receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+    return JsonResponse({"received": True, "duplicate": not created})

@@ -1,0 +1,24 @@
+"""Why a payment request was refused (codes in ticketing.errors.STATUS_BY_CODE)."""
+
+from __future__ import annotations
+
+from payments.providers.base import CardDeclined, ProviderError, ProviderUnavailable, WebhookRejected
+from ticketing.errors import DomainError
+
+
+class PaymentError(DomainError):
+    code = "invalid_transition"
+
+
+class CheckoutNotStarted(PaymentError):
+    code = "checkout_not_started"
+
+
+__all__ = [
+    "CardDeclined",
+    "CheckoutNotStarted",
+    "PaymentError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "WebhookRejected",
+]

@@ -1,0 +1,250 @@
+"""Every write path of payments: checkout, pay, settle, the release hook.
+
+The rules (docs/payments.md): the PSP is never called inside a database
+transaction; our own rows dedupe (one Payment per order and attempt, one
+PENDING and one PAID per order, each webhook event once), whatever the PSP
+does with idempotency keys; a succeeded payment ends in a PAID order with
+tickets, or in a refund with its reason recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from inventory import selectors as inventory_selectors
+from inventory.models import InventoryItem, ItemStatus, Order, OrderStatus
+from inventory.services import holds
+from payments import notifications
+from payments.errors import CheckoutNotStarted
+from payments.models import Payment, PaymentStatus, Ticket
+from payments.providers import CardDeclined, Intent, IntentStatus, get_provider
+
+log = logging.getLogger(__name__)
+
+UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CANCELED)
+
+
+@dataclass(frozen=True)
+class Checkout:
+    order: Order
+    payment: Payment
+
+
+def _minor_units(total: Decimal) -> int:
+    return int((total * 100).to_integral_value())
+
+
+def idempotency_key(*, order_id: uuid.UUID, attempt: int, amount: int, currency: str) -> str:
+    """Deterministic: a retried checkout asks the PSP for the same intent."""
+    return f"checkout:{order_id}:{attempt}:{amount}{currency.lower()}"
+
+
+def _own_order(order_id: object, owner: str) -> Order:
+    order = inventory_selectors.order_for_owner(order_id, owner)
+    if order is None:
+        raise holds.OrderNotFound("No such order.")
+    return order
+
+
+def _pending_payment(order: Order, email: str = "") -> Payment:
+    """The order's PENDING payment, created (next attempt) when it has none."""
+    for _ in range(3):
+        payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING).first()
+        if payment is not None:
+            return payment
+        attempt = (Payment.objects.filter(order=order).aggregate(n=Max("attempt"))["n"] or 0) + 1
+        amount = _minor_units(order.total)
+        try:
+            with transaction.atomic():
+                return Payment.objects.create(
+                    order=order,
+                    attempt=attempt,
+                    idempotency_key=idempotency_key(
+                        order_id=order.pk, attempt=attempt, amount=amount, currency=order.currency
+                    ),
+                    amount=amount,
+                    currency=order.currency,
+                    email=email,
+                )
+        except IntegrityError:
+            continue  # a concurrent checkout created it: read theirs
+    raise holds.InvalidTransition("The order's payment keeps changing; try again.")
+
+
+def start_checkout(*, order_id: uuid.UUID | str, owner: str, email: str = "") -> Checkout:
+    """HELD → PAYMENT_PENDING (inventory), then the order's PaymentIntent,
+    created or reused, outside any transaction. Calling it again for an
+    order already in checkout returns the same payment. Raises
+    OrderNotFound (not the owner's), HoldExpired, InvalidTransition,
+    ProviderError (the PSP failed; the order stays in checkout and a retry
+    reuses the payment)."""
+    order = _own_order(order_id, owner)
+    if order.status == OrderStatus.HELD:
+        order = holds.start_checkout(order_id=order.pk, owner=owner)
+    elif order.status != OrderStatus.PAYMENT_PENDING:
+        raise holds.InvalidTransition(f"An order in {order.status} cannot start checkout.")
+    payment = _pending_payment(order, email)
+    if payment.intent_id is None:
+        payment = _attach_intent(payment)
+    return Checkout(order=order, payment=payment)
+
+
+def _attach_intent(payment: Payment) -> Payment:
+    provider = get_provider()
+    intent = provider.create_intent(
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        metadata={"order_id": str(payment.order_id), "payment_id": str(payment.pk), "attempt": str(payment.attempt)},
+    )
+    won = Payment.objects.filter(pk=payment.pk, intent_id__isnull=True, status=PaymentStatus.PENDING).update(
+        intent_id=intent.id, client_secret=intent.client_secret, updated_at=timezone.now()
+    )
+    payment.refresh_from_db()
+    if not won and payment.intent_id != intent.id:
+        # A concurrent checkout attached its intent first, or the order was
+        # released meanwhile: ours must never be paid.
+        provider.cancel(intent_id=intent.id)
+        if payment.status != PaymentStatus.PENDING:
+            raise holds.InvalidTransition("The checkout ended while the payment was being created.")
+    return payment
+
+
+def pay(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Order:
+    """Confirm the order's payment server-side with ``payment_method`` (for
+    load tests and tests; fans pay with Stripe.js). Succeeded: the order is
+    settled now (PAID with tickets, or refunded). Declined: the intent is
+    cancelled, the order goes back to HELD while its deadline lasts (else it
+    is released as FAILED), and CardDeclined is raised with ``status``."""
+    order = _own_order(order_id, owner)
+    if order.status == OrderStatus.PAID:
+        return order
+    if order.status != OrderStatus.PAYMENT_PENDING:
+        raise CheckoutNotStarted("Start the checkout first.")
+    payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING, intent_id__isnull=False).first()
+    if payment is None or payment.intent_id is None:
+        raise CheckoutNotStarted("Start the checkout first.")
+    try:
+        intent = get_provider().confirm(intent_id=payment.intent_id, payment_method=payment_method)
+    except CardDeclined as exc:
+        status = _declined(payment, exc.detail)
+        raise CardDeclined(exc.detail, status=status) from exc
+    if intent.status == IntentStatus.SUCCEEDED:
+        _honour(payment, intent)
+    order.refresh_from_db()
+    return order
+
+
+def _declined(payment: Payment, reason: str) -> str:
+    """After a decline: cancel the intent so it can never succeed later, then
+    give the fan the cart back. Returns the order's status."""
+    assert payment.intent_id is not None
+    intent = get_provider().cancel(intent_id=payment.intent_id)
+    if intent.status == IntentStatus.SUCCEEDED:
+        return _honour(payment, intent).status
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+        status=PaymentStatus.FAILED, failure_reason=reason[:300], updated_at=timezone.now()
+    )
+    try:
+        order = holds.return_to_hold(order_id=payment.order_id)
+    except holds.HoldExpired:
+        order = holds.release_after_payment_cancelled(
+            order_id=payment.order_id, final_status=OrderStatus.FAILED, reason="payment_declined"
+        )
+    return order.status
+
+
+def settle(*, intent_id: str) -> Payment | None:
+    """Bring our records in line with the PSP's view of one intent (webhooks,
+    reconciliation). Idempotent: a duplicate, late or early call changes
+    nothing more. Returns the payment, or None when the intent is not ours."""
+    intent = get_provider().retrieve(intent_id=intent_id)
+    payment = Payment.objects.filter(
+        Q(intent_id=intent.id) | Q(pk=_int(intent.metadata.get("payment_id")), intent_id__isnull=True)
+    ).first()
+    if payment is None:
+        log.warning("settle: intent %s is not one of ours", intent_id)
+        return None
+    if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        return payment
+    if intent.status == IntentStatus.SUCCEEDED:
+        _honour(payment, intent)
+        payment.refresh_from_db()
+    return payment
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "0")
+    except ValueError:
+        return 0
+
+
+def _honour(payment: Payment, intent: Intent) -> Order:
+    """A succeeded intent: PAID order with tickets, or a refund with its reason."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            won = Payment.objects.filter(pk=payment.pk, status__in=UNSETTLED).update(
+                status=PaymentStatus.PAID, intent_id=intent.id, updated_at=now
+            )
+            if won:
+                order = holds.sell_order(order_id=payment.order_id, now=now)
+                _issue_tickets(order)
+                transaction.on_commit(lambda: notifications.send_tickets(payment_id=payment.pk))
+    except holds.InvalidTransition as exc:
+        _refund(payment, intent, reason=f"seats gone: {exc.detail}")
+    except IntegrityError:
+        _refund(payment, intent, reason="the order was already paid by another payment")
+    return Order.objects.get(pk=payment.order_id)
+
+
+def _issue_tickets(order: Order) -> None:
+    items = InventoryItem.objects.filter(order=order, status=ItemStatus.SOLD).values_list("pk", flat=True)
+    Ticket.objects.bulk_create([Ticket(order=order, item_id=item) for item in items])
+
+
+def _refund(payment: Payment, intent: Intent, *, reason: str) -> None:
+    """Refund a succeeded intent that cannot become a sale. The claim on
+    ``refund_reason`` makes it happen once, whoever gets here first."""
+    claimed = Payment.objects.filter(pk=payment.pk, status__in=UNSETTLED, refund_reason="").update(
+        refund_reason=reason[:300], intent_id=intent.id, updated_at=timezone.now()
+    )
+    if not claimed:
+        return
+    try:
+        refund_id = get_provider().refund(intent_id=intent.id, reason=reason)
+    except Exception:
+        Payment.objects.filter(pk=payment.pk).update(refund_reason="")  # let a retry claim it again
+        raise
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PaymentStatus.REFUNDED, refund_id=refund_id, updated_at=timezone.now()
+    )
+    log.info("refunded payment %s (%s): %s", payment.pk, intent.id, reason)
+
+
+def release_with_payment(*, order_id: uuid.UUID, final_status: str, reason: str, actor: str) -> None:
+    """inventory's release hook for a PAYMENT_PENDING order: cancel the
+    payment at the PSP first (no database lock held), then release; a
+    payment that already succeeded is honoured instead (sold, or refunded
+    when the seats are gone). Raises ProviderUnavailable when the PSP cannot
+    say: the order is then left as it is, to be tried again."""
+    payment = Payment.objects.filter(order_id=order_id, status=PaymentStatus.PENDING).first()
+    if payment is not None and payment.intent_id is not None:
+        intent = get_provider().cancel(intent_id=payment.intent_id)
+        if intent.status == IntentStatus.SUCCEEDED:
+            _honour(payment, intent)
+            return
+    if payment is not None:
+        # Without an intent yet, the checkout creating one sees this and cancels it.
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+            status=PaymentStatus.CANCELED, failure_reason=reason[:300], updated_at=timezone.now()
+        )
+    holds.release_after_payment_cancelled(order_id=order_id, final_status=final_status, reason=reason, actor=actor)
