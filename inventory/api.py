@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import limits, selectors
 from inventory.access import ensure_store_access
+from inventory.identity import FanRequest
 from inventory.models import Event, Order
 from inventory.services import holds, idempotency
 from ticketing.api import RequestError, json_body
@@ -147,7 +148,7 @@ def hold_request(data: dict[str, Any]) -> idempotency.HoldRequest:
 @csrf_exempt
 @require_http_methods(["POST"])
 @store_api
-def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
+def create_hold(request: FanRequest, slug: str) -> JsonResponse:
     event = _store_event(request, slug)
     limited = limits.hold_attempt(request)
     if limited:
@@ -160,7 +161,7 @@ def create_hold(request: HttpRequest, slug: str) -> JsonResponse:
     if key is not None:
         idempotency.check_key(key)
     data = parse_hold_request(json_body(request))
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+    owner: str = request.fan_id
     outcome = idempotency.hold(event=event, owner=owner, request=hold_request(data), key=key)
     if outcome.replayed is not None:
         # The order an earlier request with this key created, as it is now.
@@ -225,8 +226,8 @@ def order_json(order: Order, lines: list[dict[str, Any]] | None = None) -> dict[
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
 @store_api
-def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+def order_detail(request: FanRequest, order_id: str) -> JsonResponse:
+    owner: str = request.fan_id
     order = selectors.order_for_owner(order_id, owner)
     if order is None:
         raise RequestError("No such order.", code="order_not_found")
@@ -236,14 +237,14 @@ def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
 
 
 @require_GET
-def event_orders(request: HttpRequest, slug: str) -> JsonResponse:
+def event_orders(request: FanRequest, slug: str) -> JsonResponse:
     """The fan's orders of the event that count toward the ticket cap. Like
     reading one order, it needs no store pass: a fan whose pass ended, or
     whose hold answer was lost, still finds what they hold."""
     event = selectors.store_event(slug)
     if event is None:
         return error_json("event_not_found", f"No event with slug {shown(slug)}.")
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+    owner: str = request.fan_id
     orders = selectors.live_orders(event, owner)
     lines = selectors.lines_of_orders(orders) if orders else {}
     return JsonResponse(

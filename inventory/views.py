@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from inventory import limits, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.identity import FanRequest
 from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
 from ticketing.error_texts import fan_message
@@ -26,7 +27,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(request, "inventory/event_list.html", {"events": selectors.upcoming_events()})
 
 
-def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def event_detail(request: FanRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(selectors.published_events(), slug=slug)
     sections = selectors.section_availability(event)
     return render(
@@ -43,14 +44,14 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _your_cart(request: HttpRequest, event: Event) -> dict[str, object]:
+def _your_cart(request: FanRequest, event: Event) -> dict[str, object]:
     """The fan's live orders of the event ("Your cart" on the store pages),
     each with its time left. A browser without the fan cookie has none,
     and costs no query (most first visits of the event page)."""
     if settings.FAN_COOKIE_NAME not in request.COOKIES:
         return {"your_cart": []}
     now = timezone.now()
-    orders = selectors.live_orders(event, request.fan_id, now)  # type: ignore[attr-defined]
+    orders = selectors.live_orders(event, request.fan_id, now)
     return {
         "your_cart": [
             {
@@ -89,7 +90,7 @@ def _on_sale(event: Event) -> bool:
     return event.sale_phase() == SalePhase.ON_SALE
 
 
-def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
     try:
         event = _store_page_event(request, slug)
     except StoreAccessDenied as denial:
@@ -134,7 +135,7 @@ def _int_list(values: list[str]) -> list[int] | None:
 
 
 @require_POST
-def hold(request: HttpRequest, slug: str) -> HttpResponse:
+def hold(request: FanRequest, slug: str) -> HttpResponse:
     """The no-JS and JS form target: hold, then show the cart."""
     try:
         event = _store_page_event(request, slug)
@@ -145,7 +146,7 @@ def hold(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _("Choose a section first."))
         return redirect(event_url(event))
     back = reverse("inventory:section", args=[event.slug, code]) if code else event_url(event)
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+    owner: str = request.fan_id
     if limits.hold_attempt(request):
         messages.error(request, _("That was a lot of tries in a short time. Wait a minute, then try again."))
         return redirect(back)
@@ -182,8 +183,8 @@ def event_url(event: Event) -> str:
     return reverse("inventory:event_detail", args=[event.slug])
 
 
-def cart(request: HttpRequest, order_id: str) -> HttpResponse:
-    order = selectors.order_for_owner(order_id, request.fan_id)  # type: ignore[attr-defined]
+def cart(request: FanRequest, order_id: str) -> HttpResponse:
+    order = selectors.order_for_owner(order_id, request.fan_id)
     if order is None:
         raise Http404("No such order")
     lines = selectors.order_lines(order)
@@ -204,8 +205,8 @@ def cart(request: HttpRequest, order_id: str) -> HttpResponse:
 
 
 @require_POST
-def release(request: HttpRequest, order_id: str) -> HttpResponse:
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+def release(request: FanRequest, order_id: str) -> HttpResponse:
+    owner: str = request.fan_id
     order = selectors.order_for_owner(order_id, owner)
     if order is None:
         raise Http404("No such order")

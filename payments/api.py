@@ -8,14 +8,15 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from inventory.identity import FanRequest
 from payments import services, webhooks
 from payments.providers import get_provider
 from ticketing.api import RequestError, json_body
 from ticketing.errors import json_errors
 
 
-def _fan(request: HttpRequest) -> str:
-    owner: str = request.fan_id  # type: ignore[attr-defined]
+def _fan(request: FanRequest) -> str:
+    owner: str = request.fan_id
     return owner
 
 
@@ -28,7 +29,7 @@ def _optional_body(request: HttpRequest) -> dict[str, Any]:
 @csrf_exempt
 @require_POST
 @json_errors
-def checkout(request: HttpRequest, order_id: str) -> JsonResponse:
+def checkout(request: FanRequest, order_id: str) -> JsonResponse:
     data = _optional_body(request)
     unknown = sorted(set(data) - {"email"})
     if unknown:
@@ -57,7 +58,7 @@ def checkout(request: HttpRequest, order_id: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 @json_errors
-def pay(request: HttpRequest, order_id: str) -> JsonResponse:
+def pay(request: FanRequest, order_id: str) -> JsonResponse:
     data = json_body(request)
     unknown = sorted(set(data) - {"payment_method"})
     if unknown:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from inventory.identity import FanRequest
 from payments import selectors
 
 
 @require_GET
-def tickets(request: HttpRequest, order_id: str) -> HttpResponse:
-    found = selectors.tickets_for_owner(order_id, request.fan_id)  # type: ignore[attr-defined]
+def tickets(request: FanRequest, order_id: str) -> HttpResponse:
+    found = selectors.tickets_for_owner(order_id, request.fan_id)
     if found is None:
         raise Http404("No such order")
     order, tickets = found

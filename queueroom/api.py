@@ -12,9 +12,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inventory.identity import FanRequest
 from queueroom import passes, selectors, services
-from ticketing.api import RequestError, error_response, json_body
-from ticketing.errors import domain_error_response
+from ticketing.api import RequestError, json_body
+from ticketing.errors import domain_error_response, error_json
 from ticketing.inputs import shown
 
 
@@ -39,20 +40,12 @@ def set_pass_cookie(response: HttpResponse, s: services.QueueStatus) -> None:
     )
 
 
-def error(exc: services.QueueError) -> JsonResponse:
-    """The JSON answer to a QueueError (with Retry-After when it has one)."""
-    response = error_response(exc.status, exc.code, exc.detail)
-    if exc.retry_after is not None:
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 @csrf_exempt  # no ambient authority: the place is keyed by the fan cookie, and joining twice is a no-op
 @require_POST
-def join(request: HttpRequest, slug: str) -> JsonResponse:
+def join(request: FanRequest, slug: str) -> JsonResponse:
     event = selectors.published_event(slug)
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
+        return error_json("event_not_found", f"No event with slug {shown(slug)}.")
     body: dict[str, Any] = {}
     if request.body:
         try:
@@ -61,37 +54,37 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
             return domain_error_response(exc)
     code = body.get("code", "")
     if not isinstance(code, str) or len(code) > 40:
-        return error_response(400, "invalid_code", "code must be a string of at most 40 characters.")
+        return error_json("invalid_code", "code must be a string of at most 40 characters.")
     try:
-        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=time.time())  # type: ignore[attr-defined]
+        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=time.time())
     except services.QueueError as exc:
-        return error(exc)
+        return domain_error_response(exc)
     return status_response(request, s, status=201 if created else 200)
 
 
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
-def place(request: HttpRequest, token: str) -> JsonResponse:
-    fan_id = request.fan_id  # type: ignore[attr-defined]
+def place(request: FanRequest, token: str) -> JsonResponse:
+    fan_id = request.fan_id
     try:
         if request.method == "DELETE":
             s = services.leave(token=token, fan_id=fan_id, now=time.time())
         else:
             s = services.status(token=token, fan_id=fan_id, now=time.time())
     except services.QueueError as exc:
-        return error(exc)
+        return domain_error_response(exc)
     return status_response(request, s)
 
 
 @csrf_exempt
 @require_POST
-def heartbeat(request: HttpRequest, token: str) -> JsonResponse:
+def heartbeat(request: FanRequest, token: str) -> JsonResponse:
     try:
-        st = services.heartbeat(token=token, fan_id=request.fan_id, now=time.time())  # type: ignore[attr-defined]
+        st = services.heartbeat(token=token, fan_id=request.fan_id, now=time.time())
     except services.QueueError as exc:
-        return error(exc)
+        return domain_error_response(exc)
     if st is None:
-        return error_response(404, "not_found", "No such place in a queue.")
+        return error_json("not_found", "No such place in a queue.")
     return JsonResponse({"ok": True})
 
 
@@ -103,11 +96,11 @@ def state(request: HttpRequest, slug: str) -> JsonResponse:
     their place (GET status) and the lane's front."""
     event = selectors.published_event(slug)
     if event is None:
-        return error_response(404, "event_not_found", f"No event with slug {shown(slug)}.")
+        return error_json("event_not_found", f"No event with slug {shown(slug)}.")
     try:
         doc = services.state_document(event.pk)
     except services.QueueError as exc:
-        return error(exc)
+        return domain_error_response(exc)
     if doc is None:
-        return error_response(404, "no_queue", "This event has no queue yet.")
+        return error_json("no_queue", "This event has no queue yet.")
     return JsonResponse(doc)

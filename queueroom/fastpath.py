@@ -27,8 +27,9 @@ from django.http import JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from inventory.identity import fan_id_from_scope, new_fan_id, set_fan_cookie
-from queueroom import api, selectors, services
+from queueroom import selectors, services
 from ticketing.edge import security_headers
+from ticketing.errors import domain_error_response
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -125,7 +126,7 @@ async def _unavailable(scope: Scope, send: Send, exc: services.QueueError) -> bo
     Other errors go to Django, which words them. Whether it answered."""
     if exc.code != services.UNAVAILABLE:
         return False
-    await _send(scope, send, api.error(exc))
+    await _send(scope, send, domain_error_response(exc))
     return True
 
 

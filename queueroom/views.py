@@ -7,22 +7,16 @@ import time
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from inventory.identity import FanRequest
 from inventory.models import Event
 from queueroom import api, selectors, services
-
-# What the page says for the join errors a fan can cause (the API keeps its
-# English detail; the page speaks the fan's language).
-JOIN_ERRORS = {
-    "invalid_code": _("This presale code does not exist for this event."),
-    "code_used_up": _("This presale code has been used as many times as it allows."),
-}
+from ticketing.error_texts import fan_message
 
 
 @require_http_methods(["GET", "POST"])
-def waiting_room(request: HttpRequest, slug: str) -> HttpResponse:
+def waiting_room(request: FanRequest, slug: str) -> HttpResponse:
     event = selectors.published_event(slug)
     if event is None:
         raise Http404
@@ -43,9 +37,9 @@ def unavailable(request: HttpRequest, event: Event, *, retry_after: int) -> Http
     return response
 
 
-def _waiting_room(request: HttpRequest, event: Event) -> HttpResponse:
+def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
     slug = event.slug
-    fan_id = request.fan_id  # type: ignore[attr-defined]
+    fan_id = request.fan_id
     now = time.time()
     error = ""
     if request.method == "POST":
@@ -54,7 +48,7 @@ def _waiting_room(request: HttpRequest, event: Event) -> HttpResponse:
         except services.QueueError as exc:
             if exc.code == services.UNAVAILABLE:
                 raise
-            error = str(JOIN_ERRORS.get(exc.code, exc.detail))
+            error = fan_message(exc)
         else:
             return redirect("queueroom:waiting_room", slug=slug)
     setup = services.cached_setup(event.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 
 from ticketing.errors import DomainError
 from ticketing.inputs import json_problem
@@ -14,10 +14,6 @@ from ticketing.inputs import json_problem
 class RequestError(DomainError):
     """The request itself cannot be used (shape, type, size): the API layer's
     own refusals, before any service runs."""
-
-
-def error_response(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

@@ -56,6 +56,8 @@ TEXTS: dict[str, Words] = {
     ),
     "too_many_requests": _const(lambda: _("That was a lot of tries in a short time. Wait a minute, then try again.")),
     "rate_limited": _const(lambda: _("That was a lot of tries in a short time. Wait a minute, then try again.")),
+    "invalid_code": _const(lambda: _("This presale code does not exist for this event.")),
+    "code_used_up": _const(lambda: _("This presale code has been used as many times as it allows.")),
     "busy": _const(lambda: _("Lots of fans are choosing right now. Please try again in a second.")),
     "unavailable": _const(lambda: _("We are very busy right now. Please try again in a few seconds.")),
     "checkout_not_started": _const(lambda: _("Start the payment from your cart first.")),

@@ -11,16 +11,15 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
+from ticketing.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 
-class QueueError(Exception):
-    def __init__(self, status: int, code: str, detail: str, *, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.retry_after = retry_after
+class QueueError(DomainError):
+    """A refusal of the waiting room (its HTTP status: ticketing.errors.STATUS_BY_CODE)."""
+
+    code = "not_found"
 
 
 UNAVAILABLE = "unavailable"
@@ -31,11 +30,11 @@ REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def not_found() -> QueueError:
-    return QueueError(404, "not_found", "No such place in a queue.")
+    return QueueError("No such place in a queue.", code="not_found")
 
 
 def not_yours() -> QueueError:
-    return QueueError(403, "not_your_place", "This place belongs to another browser.")
+    return QueueError("This place belongs to another browser.", code="not_your_place")
 
 
 P = ParamSpec("P")
@@ -53,9 +52,8 @@ def _unavailable(exc: Exception) -> QueueError:
     # A few seconds, spread so that a crowd told to come back does not come
     # back in one wave.
     return QueueError(
-        503,
-        UNAVAILABLE,
         "The waiting room is not answering right now. Try again in a few seconds; a place you have is kept.",
+        code=UNAVAILABLE,
         retry_after=random.randint(3, 7),
     )
 

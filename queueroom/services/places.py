@@ -145,10 +145,10 @@ def _use_code(event: Event, code: str) -> int:
     """Consume one use of a presale code; the priority lane's id."""
     found = PresaleCode.objects.filter(lane__event=event, code=code.strip()).values_list("pk", "lane_id").first()
     if found is None:
-        raise QueueError(400, "invalid_code", "This presale code does not exist for this event.")
+        raise QueueError("This presale code does not exist for this event.", code="invalid_code")
     used = PresaleCode.objects.filter(pk=found[0], used__lt=F("max_uses")).update(used=F("used") + 1)
     if not used:
-        raise QueueError(409, "code_used_up", "This presale code has been used as many times as it allows.")
+        raise QueueError("This presale code has been used as many times as it allows.", code="code_used_up")
     return found[1]
 
 
