@@ -36,7 +36,7 @@ loadtest:   ## headless Locust against a running `make run` (see docs/loadtest.m
 	$(STACK) exec locust -f locustfiles/fan_journey.py --headless -u $${USERS:-200} -r $${SPAWN:-50} -t $${DURATION:-60s} --host $${TARGET:-http://127.0.0.1:8000} --csv .var/locust
 
 bench:
-	$(STACK) exec sh -c 'for f in bench/*.py; do python $$f; done'
+	$(STACK) exec sh -c 'for f in bench/[!_]*.py; do echo "== $$f"; python $$f || exit 1; done'
 
 stop:       ## stop the private PostgreSQL/Redis under .var/ (if any)
 	$(STACK) stop
