@@ -289,7 +289,9 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
             except QueueError:
                 _give_back_code(lane_id, code)
                 raise
-    res = _join_row(rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now]))
+    lane = setup.lane(lane_id)  # None for a lane newer than the cached setup: the tick opens it
+    opening = (lane.opens_at, lane.shuffle_key) if lane else (2**53, "")
+    res = _join_row(rs.run("join", [fan_key, f"{b}L{lane_id}", f"{b}meta"], [b, lane_id, bind, now, *opening]))
     _mark_active(event.pk)
     created, got_lane, ticket = res[0], res[1], res[2]
     if created == -1:
@@ -496,10 +498,13 @@ async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus,
         return None
     bind = passes.browser_binding(fan_id)
     b = rs.base(event_id)
-    lane_id = setup.general.id
+    lane = setup.general
     c, scripts = rs.async_client()
     res = _join_row(
-        await scripts["join"](keys=[f"{b}f:{bind}", f"{b}L{lane_id}", f"{b}meta"], args=[b, lane_id, bind, now])
+        await scripts["join"](
+            keys=[f"{b}f:{bind}", f"{b}L{lane.id}", f"{b}meta"],
+            args=[b, lane.id, bind, now, lane.opens_at, lane.shuffle_key],
+        )
     )
     if not _active_until.get(event_id):
         await c.sadd(rs.active_key(), event_id)
