@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from inventory import limits, selectors
-from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.access import StoreAccessDenied, ensure_store_access, store_session
 from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
+from inventory.templatetags.store_clock import clock
 from ticketing.error_texts import fan_message
 from ticketing.errors import DomainError
 
@@ -29,6 +30,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(selectors.published_events(), slug=slug)
     sections = selectors.section_availability(event)
+    phase = event.sale_phase()
     return render(
         request,
         "inventory/event_detail.html",
@@ -36,7 +38,9 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "event": event,
             "sections": sections,
             "price_range": selectors.price_range(sections),
-            "phase": event.sale_phase(),
+            "phase": phase,
+            # The way in is either the queue or, once admitted, the store: never both.
+            "store_session": store_session(request, event) if phase == SalePhase.ON_SALE else None,
             "available": sum(s["available"] for s in sections),
             **_your_cart(request, event),
         },
@@ -55,17 +59,11 @@ def _your_cart(request: HttpRequest, event: Event) -> dict[str, object]:
         "your_cart": [
             {
                 "order": order,
-                "time_left": _clock(order.expires_at - now if order.expires_at else dt.timedelta()),
+                "time_left": clock(order.expires_at - now if order.expires_at else dt.timedelta()),
             }
             for order in orders
         ]
     }
-
-
-def _clock(left: dt.timedelta) -> str:
-    """HH:MM:SS, as static/js/countdown.js then counts it down."""
-    seconds = max(0, int(left.total_seconds()))
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _form_keys() -> dict[str, str]:

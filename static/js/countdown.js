@@ -1,6 +1,8 @@
 // Counts down to each [data-countdown] ISO time; reloads the page when it is reached
 // (unless the node says data-no-reload: a page where the fan may be choosing seats).
 (function () {
+  if (window.countdownStarted) return;  // a page may include this script twice (the store session bar)
+  window.countdownStarted = true;
   var nodes = document.querySelectorAll("[data-countdown]");
   if (!nodes.length) return;
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
