@@ -187,7 +187,8 @@ def cart(request: HttpRequest, order_id: str) -> HttpResponse:
     lines = selectors.order_lines(order)
     now = timezone.now()
     expired = order.status == OrderStatus.HELD and order.expires_at is not None and order.expires_at <= now
-    return render(
+    seconds_left = max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0
+    response = render(
         request,
         "inventory/cart.html",
         {
@@ -195,10 +196,19 @@ def cart(request: HttpRequest, order_id: str) -> HttpResponse:
             "event": order.event,
             "lines": lines,
             "expired": expired or order.status == OrderStatus.EXPIRED,
-            "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
+            "seconds_left": seconds_left,
+            "warn": seconds_left <= HOLD_WARNING_SECONDS,
             "refresh": order.status in (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING) and not expired,
         },
     )
+    # Back and forward must ask again: a cached copy would show a released or
+    # expired hold as still "held for you", with a live countdown.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The cart warns (and tells screen readers) this long before a hold runs out.
+HOLD_WARNING_SECONDS = 120
 
 
 @require_POST
