@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -98,3 +99,23 @@ def _waiting_room(request: HttpRequest, event: Event) -> HttpResponse:
     if status and status.store_pass:
         api.set_pass_cookie(response, status)
     return response
+
+
+def fairness(request: HttpRequest, slug: str) -> HttpResponse:
+    """The technical side of the draw (docs/waiting-room.md): each lane's
+    commitment, its key once opened, and how to check the order by hand."""
+    event = selectors.published_event(slug)
+    if event is None:
+        raise Http404
+    setup = services.cached_setup(event.pk)
+    try:
+        state = services.state_document(event.pk) or {}
+    except redis.RedisError:  # the commitments still come from PostgreSQL
+        state = {}
+    lanes = []
+    for lane in setup.lanes:
+        published = state.get("lanes", {}).get(str(lane.id)) or {}
+        lanes.append(
+            {"name": lane.name, "commitment": lane.commitment, "key": published.get("key"), "m": published.get("m")}
+        )
+    return render(request, "queueroom/fairness.html", {"event": event, "lanes": lanes})
