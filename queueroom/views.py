@@ -91,6 +91,7 @@ def _waiting_room(request: HttpRequest, event: Event) -> HttpResponse:
         and status.lane == setup.general.id
         and status.status in (services.WAITING, services.PRE_QUEUE),
         "revealed_key": lane_state.get("key") if lane_state else None,
+        "eta_minutes": eta_minutes(status.eta_range) if status and status.eta_range else None,
         "error": error,
         "refresh": status is None or status.status in ("PRE_QUEUE", "WAITING", "OFFERED"),
     }
@@ -119,3 +120,11 @@ def fairness(request: HttpRequest, slug: str) -> HttpResponse:
             {"name": lane.name, "commitment": lane.commitment, "key": published.get("key"), "m": published.get("m")}
         )
     return render(request, "queueroom/fairness.html", {"event": event, "lanes": lanes})
+
+
+def eta_minutes(eta_range: tuple[int, int]) -> tuple[int, int]:
+    """The wait in whole minutes, as "low–high": never "1–1" (a range that
+    says nothing), always at least a minute wide. static/queueroom/waiting.js
+    does the same in the browser."""
+    low = eta_range[0] // 60
+    return low, max(-(-eta_range[1] // 60), low + 1)
