@@ -146,10 +146,13 @@ def fill_queue(event, count: int, *, now: float) -> None:  # type: ignore[no-unt
     from queueroom import redis_scripts as rs
     from queueroom.services.places import join_call
 
-    lane = services.load_setup(event).general.id
+    setup = services.load_setup(event)
+    lane = setup.general.id
     c = rs.client()
     for start in range(0, count, 1000):
         pipe = c.pipeline(transaction=False)
         for i in range(start, min(count, start + 1000)):
-            rs.run("join", *join_call(event.pk, lane, passes.browser_binding(f"bench-{i}"), now), pipe=pipe)
+            rs.run(
+                "join", *join_call(event.pk, lane, passes.browser_binding(f"bench-{i}"), now, setup=setup), pipe=pipe
+            )
         pipe.execute()

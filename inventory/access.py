@@ -3,13 +3,18 @@
 inventory does not know about the waiting room (dependencies point one way);
 the waiting room plugs its pass check in through the STORE_ACCESS_CHECK
 setting: a dotted path to ``check(request, event) -> StoreAccessDenied | None``.
-With no check configured the store is open (catalog-only deployments, tests
-of the store itself).
+A check that lets the fan in may set ``request.store_session_ends_at`` (an
+aware datetime: when the fan's store session ends); the store pages show it
+as a countdown (templates/inventory/_store_session.html). With no check
+configured the store is open (catalog-only deployments, tests of the store
+itself).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
@@ -49,3 +54,22 @@ def ensure_store_access(request: HttpRequest, event: Event) -> None:
     denial = check(request, event)
     if denial is not None:
         raise denial
+
+
+@dataclass(frozen=True)
+class StoreSession:
+    """The fan may use the store; until ``ends_at`` (None: no end, no door)."""
+
+    ends_at: dt.datetime | None
+
+
+def store_session(request: HttpRequest, event: Event) -> StoreSession | None:
+    """The fan's store session for ``event``, or None if the door would send
+    them to the waiting room: for pages that show the way in rather than
+    guard it (the event page)."""
+    check = _load_check(getattr(settings, "STORE_ACCESS_CHECK", "") or "")
+    if check is None:
+        return StoreSession(ends_at=None)
+    if check(request, event) is not None:
+        return None
+    return StoreSession(ends_at=getattr(request, "store_session_ends_at", None))

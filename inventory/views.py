@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from inventory import limits, selectors
-from inventory.access import StoreAccessDenied, ensure_store_access
+from inventory.access import StoreAccessDenied, ensure_store_access, store_session
 from inventory.identity import FanRequest
 from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
+from inventory.templatetags.store_clock import clock
 from ticketing.error_texts import fan_message
 from ticketing.errors import DomainError
 
@@ -30,6 +31,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 def event_detail(request: FanRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(selectors.published_events(), slug=slug)
     sections = selectors.section_availability(event)
+    phase = event.sale_phase()
     return render(
         request,
         "inventory/event_detail.html",
@@ -37,7 +39,9 @@ def event_detail(request: FanRequest, slug: str) -> HttpResponse:
             "event": event,
             "sections": sections,
             "price_range": selectors.price_range(sections),
-            "phase": event.sale_phase(),
+            "phase": phase,
+            # The way in is either the queue or, once admitted, the store: never both.
+            "store_session": store_session(request, event) if phase == SalePhase.ON_SALE else None,
             "available": sum(s["available"] for s in sections),
             **_your_cart(request, event),
         },
@@ -56,17 +60,11 @@ def _your_cart(request: FanRequest, event: Event) -> dict[str, object]:
         "your_cart": [
             {
                 "order": order,
-                "time_left": _clock(order.expires_at - now if order.expires_at else dt.timedelta()),
+                "time_left": clock(order.expires_at - now if order.expires_at else dt.timedelta()),
             }
             for order in orders
         ]
     }
-
-
-def _clock(left: dt.timedelta) -> str:
-    """HH:MM:SS, as static/js/countdown.js then counts it down."""
-    seconds = max(0, int(left.total_seconds()))
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _form_keys() -> dict[str, str]:
@@ -190,7 +188,8 @@ def cart(request: FanRequest, order_id: str) -> HttpResponse:
     lines = selectors.order_lines(order)
     now = timezone.now()
     expired = order.status == OrderStatus.HELD and order.expires_at is not None and order.expires_at <= now
-    return render(
+    seconds_left = max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0
+    response = render(
         request,
         "inventory/cart.html",
         {
@@ -198,10 +197,19 @@ def cart(request: FanRequest, order_id: str) -> HttpResponse:
             "event": order.event,
             "lines": lines,
             "expired": expired or order.status == OrderStatus.EXPIRED,
-            "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
+            "seconds_left": seconds_left,
+            "warn": seconds_left <= HOLD_WARNING_SECONDS,
             "refresh": order.status in (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING) and not expired,
         },
     )
+    # Back and forward must ask again: a cached copy would show a released or
+    # expired hold as still "held for you", with a live countdown.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The cart warns (and tells screen readers) this long before a hold runs out.
+HOLD_WARNING_SECONDS = 120
 
 
 @require_POST

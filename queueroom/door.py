@@ -10,6 +10,7 @@ Redis outage must not lock every admitted fan out of the store.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import redis
@@ -25,21 +26,24 @@ log = logging.getLogger(__name__)
 
 
 def store_access_check(request: HttpRequest, event: Event) -> StoreAccessDenied | None:
+    presented = passes.pass_from_request(request, event.pk)
     try:
-        claims = passes.verify_pass(
-            passes.pass_from_request(request, event.pk), event_id=event.pk, fan_id=getattr(request, "fan_id", None)
-        )
+        claims = passes.verify_pass(presented, event_id=event.pk, fan_id=getattr(request, "fan_id", None))
         if _revoked(claims):
             raise passes.PassInvalid("revoked (store session ended)")
     except passes.PassInvalid as exc:
         # Why goes to the log, not to the client: an attacker learns nothing
-        # from the answer about which part of a forgery failed.
-        log.info("store pass refused for event %s: %s", event.pk, exc)
+        # from the answer about which part of a forgery failed. No pass at all
+        # is every visitor of the event page, not worth a line.
+        if presented:
+            log.info("store pass refused for event %s: %s", event.pk, exc)
         return StoreAccessDenied(
             code="queue_pass_required",
             detail=_("Join the waiting room for this event first."),
             redirect_url=reverse("queueroom:waiting_room", args=[event.slug]),
         )
+    # The store pages count the session down (inventory/access.py's protocol).
+    request.store_session_ends_at = dt.datetime.fromtimestamp(claims.expires_at, tz=dt.UTC)  # type: ignore[attr-defined]
     return None
 
 

@@ -6,6 +6,7 @@ app_name = "queueroom"
 
 urlpatterns = [
     path("events/<slug:slug>/queue/", views.waiting_room, name="waiting_room"),
+    path("events/<slug:slug>/queue/fairness/", views.fairness, name="fairness"),
 ]
 
 api_urlpatterns = [

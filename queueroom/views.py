@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -84,6 +85,7 @@ def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
         and status.lane == setup.general.id
         and status.status in (services.WAITING, services.PRE_QUEUE),
         "revealed_key": lane_state.get("key") if lane_state else None,
+        "eta_minutes": eta_minutes(status.eta_range) if status and status.eta_range else None,
         "error": error,
         "refresh": status is None or status.status in ("PRE_QUEUE", "WAITING", "OFFERED"),
     }
@@ -92,3 +94,31 @@ def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
     if status and status.store_pass:
         api.set_pass_cookie(response, status)
     return response
+
+
+def fairness(request: HttpRequest, slug: str) -> HttpResponse:
+    """The technical side of the draw (docs/waiting-room.md): each lane's
+    commitment, its key once opened, and how to check the order by hand."""
+    event = selectors.published_event(slug)
+    if event is None:
+        raise Http404
+    setup = services.cached_setup(event.pk)
+    try:
+        state = services.state_document(event.pk) or {}
+    except redis.RedisError:  # the commitments still come from PostgreSQL
+        state = {}
+    lanes = []
+    for lane in setup.lanes:
+        published = state.get("lanes", {}).get(str(lane.id)) or {}
+        lanes.append(
+            {"name": lane.name, "commitment": lane.commitment, "key": published.get("key"), "m": published.get("m")}
+        )
+    return render(request, "queueroom/fairness.html", {"event": event, "lanes": lanes})
+
+
+def eta_minutes(eta_range: tuple[int, int]) -> tuple[int, int]:
+    """The wait in whole minutes, as "low–high": never "1–1" (a range that
+    says nothing), always at least a minute wide. static/queueroom/waiting.js
+    does the same in the browser."""
+    low = eta_range[0] // 60
+    return low, max(-(-eta_range[1] // 60), low + 1)

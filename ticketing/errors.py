@@ -157,7 +157,12 @@ PAGE_TEXTS = {
     403: (_("Not allowed"), _("You cannot open this page from here. Go back and try again.")),
     404: (_("Page not found"), _("This page does not exist, or is no longer here.")),
     413: (_("Too much data"), _("What you sent is too large. Go back and try again.")),
+    429: (_("Too many tries"), _("That was a lot of requests in a short time. Wait a minute, then try again.")),
     500: (_("Something went wrong"), _("Something went wrong on our side; nothing was changed. Try again soon.")),
+    503: (
+        _("We are very busy"),
+        _("Too many fans at once, or part of the service is down. Nothing was changed. Try again in a moment."),
+    ),
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from inventory.models import InventoryItem, Order
 from inventory.tests.helpers import seat_ids
@@ -172,3 +175,28 @@ def test_your_cart_speaks_the_fans_language(fan, small_event, language, title, t
     fan.post("/events/demo-small/hold/", {"section": "PISTA", "mode": "best", "quantity": "2"})
     html = fan.get("/events/demo-small/buy/A/").content.decode()
     assert title in html and tickets in html
+
+
+def test_released_cart_shows_the_real_state_and_is_never_cached(fan, small_event):
+    ids = seat_ids(small_event, count=2)
+    order_url = fan.post("/events/demo-small/hold/", {"section": "A", "seat_ids": ids}).url
+    held = fan.get(order_url, HTTP_ACCEPT_LANGUAGE="en")
+    assert held["Cache-Control"] == "no-store"  # back/forward must ask again, not replay "held for you"
+    assert "Total" in held.content.decode()
+    fan.post(f"{order_url}release/")
+    released = fan.get(order_url, HTTP_ACCEPT_LANGUAGE="en")
+    html = released.content.decode()
+    assert released["Cache-Control"] == "no-store"
+    assert "These tickets were released" in html
+    assert "Total" not in html and "data-countdown" not in html
+
+
+def test_cart_warns_before_the_hold_runs_out(fan, small_event):
+    ids = seat_ids(small_event, count=1)
+    order_url = fan.post("/events/demo-small/hold/", {"section": "A", "seat_ids": ids}).url
+    html = fan.get(order_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'class="hold-warning" hidden' in html  # shown by countdown.js at 2 minutes
+    assert 'aria-live="polite"' in html and "data-announce-120=" in html
+    Order.objects.update(expires_at=timezone.now() + dt.timedelta(seconds=90))
+    html = fan.get(order_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'class="hold-warning">' in html and "Less than 2 minutes left" in html

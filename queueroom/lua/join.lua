@@ -1,8 +1,14 @@
--- KEYS: fan key, lane hash, meta. ARGV: base, lane, bind, now
+-- KEYS: fan key, lane hash, meta. ARGV: base, lane, bind, now, lane opens at, lane shuffle key
 -- Returns "created|lane|n|<the STATUS row of the place>" (one string parses much faster
 -- than a 19-element array): one round trip per join.
 if redis.call('HGET', KEYS[3], 'closed') == '1' then return '-1||' end
 local now = tonumber(ARGV[4])
+-- The pre-queue ends at the announced opening, not at the admitter's next
+-- tick: the first join at or after it opens the lane as the tick would
+-- (freezing the pre-queue size), so everyone from then on keeps arrival order.
+if now >= tonumber(ARGV[5]) and redis.call('HGET', KEYS[2], 'opened') ~= '1' then
+  redis.call('HSET', KEYS[2], 'opened', 1, 'm', redis.call('HGET', KEYS[2], 'seq') or 0, 'key', ARGV[6])
+end
 local created, lane, n = 0, nil, nil
 local existing = redis.call('GET', KEYS[1])
 if existing then

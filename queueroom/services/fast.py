@@ -52,7 +52,7 @@ async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus,
     if setup is None:
         return None
     c, scripts = rs.async_client()
-    script_keys, args = join_call(event_id, setup.general.id, passes.browser_binding(fan_id), now)
+    script_keys, args = join_call(event_id, setup.general.id, passes.browser_binding(fan_id), now, setup=setup)
     reply = join_reply(await scripts["join"](keys=script_keys, args=args))
     if not active_marks.get(event_id):
         await c.sadd(keys.active(), event_id)

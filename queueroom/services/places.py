@@ -64,11 +64,18 @@ def status_keys(t: passes.QueueToken) -> list[str]:
     ]
 
 
-def join_call(event_id: int, lane_id: int, binding: str, now: float) -> tuple[list[str], list[Any]]:
-    """KEYS and ARGV of the join script."""
+def join_call(
+    event_id: int, lane_id: int, binding: str, now: float, *, setup: QueueSetup
+) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of the join script. The lane's opening time and shuffle
+    key let the join itself open the lane at the announced time (the
+    pre-queue ends then, not at the admitter's next tick); a lane newer than
+    the cached setup is left for the tick to open."""
+    lane = setup.lane(lane_id)
+    opens_at, shuffle_key = (lane.opens_at, lane.shuffle_key) if lane else (2**53, "")
     return (
         [keys.fan(event_id, binding), keys.lane(event_id, lane_id), keys.meta(event_id)],
-        [keys.base(event_id), lane_id, binding, now],
+        [keys.base(event_id), lane_id, binding, now, opens_at, shuffle_key],
     )
 
 
@@ -97,7 +104,7 @@ def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[Queu
     setup = cached_setup(event.pk)
     bind = passes.browser_binding(fan_id)
     lane_id = _lane_for_code(event, setup, fan_id, bind, code, now) if code else setup.general.id
-    reply = join_reply(rs.run("join", *join_call(event.pk, lane_id, bind, now)))
+    reply = join_reply(rs.run("join", *join_call(event.pk, lane_id, bind, now, setup=setup)))
     _mark_active(event.pk)
     if reply is None:
         return closed_status("sold_out"), False

@@ -51,6 +51,25 @@ def test_after_opening_fans_are_served_in_arrival_order(small_event, now) -> Non
     assert offered == [0, 1, 2, 3, 4]
 
 
+def test_fans_joining_after_opening_before_any_tick_wait_in_arrival_order(small_event, now) -> None:
+    """The pre-queue ends at the announced opening time, decided in the join
+    itself: no fan who arrives after it lands in the pre-queue or in the
+    shuffle, even before the admitter's first tick."""
+    _set(small_event, admission_rate_per_minute=600)
+    assert small_event.sale_opens_at.timestamp() < now
+    fans = [services.join(event=small_event, fan_id=f"fan-{i}", now=now + i * 0.05)[0] for i in range(30)]
+    assert {f.status for f in fans} == {services.WAITING}
+    assert [f.position for f in fans] == list(range(1, 31))
+    assert [services.status(token=f.token, fan_id=None, now=now + 2).place for f in fans] == list(range(1, 31))
+    services.tick(event=small_event, now=now + 2)
+    offered = [
+        i
+        for i, f in enumerate(fans)
+        if services.status(token=f.token, fan_id=None, now=now + 2, claim=False).status == services.OFFERED
+    ]
+    assert offered == list(range(10))
+
+
 def test_pre_queue_is_shuffled_once_at_opening_and_verifies(future_event, capsys) -> None:
     before = future_event.sale_opens_at.timestamp() - 3600
     fans = join_many(future_event, 40, now=before)

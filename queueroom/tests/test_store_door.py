@@ -1,6 +1,7 @@
 """The store's real door: holds and store pages need a valid pass for the event."""
 
 import json
+import re
 
 import pytest
 
@@ -112,3 +113,25 @@ def test_every_refused_pass_gets_the_same_answer(fan, second_fan, small_event, c
     for reason in cases:
         assert reason not in body["detail"]
         assert any(reason in record.getMessage() for record in caplog.records)
+
+
+def test_admitted_fan_sees_their_turn_one_next_step_and_the_session_time_left(fan, small_event):
+    grant_store_pass(fan, small_event, ttl=600)
+    html = fan.get("/events/demo-small/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "It&#x27;s your turn" in html or "It's your turn" in html
+    assert 'href="/events/demo-small/buy/' in html
+    assert "/queue/" not in html  # not "Join the queue" next to the way in
+    assert re.search(r'data-store-session="[^"]+">00:(10:00|09:5\d)<', html)  # 10 minutes left, counting down
+
+
+def test_store_session_time_left_shows_on_the_section_page(fan, small_event):
+    grant_store_pass(fan, small_event, ttl=600)
+    html = fan.get("/events/demo-small/buy/A/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-store-session="' in html
+
+
+def test_fan_without_a_pass_has_one_button_join_the_queue(fan, small_event):
+    html = fan.get("/events/demo-small/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert html.count('class="button') == 1
+    assert 'href="/events/demo-small/queue/"' in html
+    assert "/buy/" not in html and "data-store-session" not in html

@@ -7,9 +7,21 @@
   function set(name, value) { var n = q(name); if (n && value !== null && value !== undefined) n.textContent = value; }
   function fmt(s) { return s < 90 ? s + " s" : Math.round(s / 60) + " min"; }
   // The same words as the server-rendered page (data-eta-soon, data-eta-min).
-  function etaText(r) {
-    if (r[1] < 60) return root.dataset.etaSoon;
-    return Math.floor(r[0] / 60) + "–" + Math.floor(r[1] / 60) + " " + root.dataset.etaMin;
+  // Each update's estimate is smoothed with the previous one (counted down
+  // since), so the range does not jump with every tick's admission count.
+  var smooth = null;
+  function etaText(r, paused) {
+    if (paused) { smooth = null; return root.dataset.etaPaused; }
+    var now = Date.now();
+    if (smooth) {
+      var gone = (now - smooth.at) / 1000;
+      r = [0.7 * Math.max(smooth.r[0] - gone, 0) + 0.3 * r[0], 0.7 * Math.max(smooth.r[1] - gone, 0) + 0.3 * r[1]];
+    }
+    smooth = { r: r, at: now };
+    // Whole minutes, at least one wide: never "1–1 min" (queueroom.views.eta_minutes).
+    var low = Math.floor(r[0] / 60), high = Math.max(Math.ceil(r[1] / 60), low + 1);
+    if (high <= 1) return root.dataset.etaSoon;
+    return low + "–" + high + " " + root.dataset.etaMin;
   }
   var countdown = root.querySelector(".countdown[data-seconds]");
   if (countdown) {
@@ -43,7 +55,8 @@
     if (m.type === "queue.offered") { ourTurn(m.store_url); return; }
     if (m.status === "WAITING") {
       set("position", m.position); set("ahead", m.ahead); set("total", m.total_waiting);
-      if (m.eta_range) set("eta", etaText(m.eta_range));
+      if (m.eta_range || m.paused) set("eta", etaText(m.eta_range, m.paused));
+      var banner = q("paused"); if (banner) banner.hidden = !m.paused;
       var bar = q("bar"); if (bar && m.position) { var place = parseInt(bar.dataset.place || m.position, 10); bar.dataset.place = place; bar.style.width = Math.round(100 * (place - m.position) / place) + "%"; }
       set("updated", new Date().toLocaleTimeString());
     } else if (m.status === "ADMITTED" || m.status === "OFFERED" || m.status === "CLOSED" || (m.status !== "PRE_QUEUE" && m.status !== "WAITING")) {

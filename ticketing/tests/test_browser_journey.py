@@ -126,6 +126,9 @@ class TestFanJourney(ChannelsLiveServerTestCase):
     def test_queue_to_cart_with_live_updates_and_a_taken_seat(self) -> None:
         first = self.fan()
         self.admit(first)
+        # Admission is visible: the fan's turn, one way in, the session counting down.
+        assert first.get_by_role("heading", name="It's your turn").is_visible()
+        assert re.fullmatch(r"00:(29|30):\d\d", first.locator("[data-store-session]").inner_text().strip())
         chosen = self.choose_two_seats(first)
 
         second = self.fan()
