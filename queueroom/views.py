@@ -13,6 +13,8 @@ from django.views.decorators.http import require_http_methods
 from inventory.identity import FanRequest
 from inventory.models import Event
 from queueroom import api, selectors, services
+from queueroom.messages import FanStatus
+from queueroom.models import Lane
 from ticketing.error_texts import fan_message
 
 
@@ -39,61 +41,69 @@ def unavailable(request: HttpRequest, event: Event, *, retry_after: int) -> Http
 
 
 def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
-    slug = event.slug
-    fan_id = request.fan_id
     now = time.time()
     error = ""
     if request.method == "POST":
         try:
-            services.join(event=event, fan_id=fan_id, code=request.POST.get("code", "")[:40], now=now)
+            services.join(event=event, fan_id=request.fan_id, code=request.POST.get("code", "")[:40], now=now)
         except services.QueueError as exc:
             if exc.code == services.UNAVAILABLE:
                 raise
             error = fan_message(exc)
         else:
-            return redirect("queueroom:waiting_room", slug=slug)
-    setup = services.cached_setup(event.pk)
-    token = services.find_place(event=event, fan_id=fan_id)
-    status = None
-    if token:
-        try:
-            status = services.status(token=token, fan_id=fan_id, now=now)
-        except services.QueueError as exc:
-            if exc.code == services.UNAVAILABLE:
-                raise
-            status = None
-    progress = 0
-    if status and status.place and status.ahead is not None:
-        progress = int(100 * (status.place - status.ahead) / status.place)
-    lanes = [
-        {"name": lane.name, "commitment": lane.commitment, "opens_at": lane.opens_at, "open": now >= lane.opens_at}
-        for lane in setup.lanes
-    ]
-    has_presale = any(lane.kind == "PRIORITY" for lane in setup.lanes)
-    state = services.state_document(event.pk) or {}
-    lane_state = state.get("lanes", {}).get(str(status.lane)) if status else None
-    context = {
-        "event": event,
-        "status": status,
-        "token": token,
-        "progress": progress,
-        "lanes": lanes,
-        "has_presale": has_presale,
-        # A fan waiting in the general line may still use a presale code.
-        "code_upgrade": has_presale
-        and status is not None
-        and status.lane == setup.general.id
-        and status.status in (services.WAITING, services.PRE_QUEUE),
-        "revealed_key": lane_state.get("key") if lane_state else None,
-        "eta_minutes": eta_minutes(status.eta_range) if status and status.eta_range else None,
-        "error": error,
-        "refresh": status is None or status.status in ("PRE_QUEUE", "WAITING", "OFFERED"),
-    }
+            return redirect("queueroom:waiting_room", slug=event.slug)
+    token = services.find_place(event=event, fan_id=request.fan_id)
+    status = _status_of(token, request.fan_id, now)
+    context = {**_page_context(event, token, status, now), "error": error}
     response = render(request, "queueroom/waiting_room.html", context)
     response["Cache-Control"] = "no-store"
     if status and status.store_pass:
         api.set_pass_cookie(response, status)
     return response
+
+
+def _status_of(token: str | None, fan_id: str, now: float) -> services.QueueStatus | None:
+    """The fan's place, or None when they have none (or it is gone); a Redis
+    outage propagates (the page then says so)."""
+    if not token:
+        return None
+    try:
+        return services.status(token=token, fan_id=fan_id, now=now)
+    except services.QueueError as exc:
+        if exc.code == services.UNAVAILABLE:
+            raise
+        return None
+
+
+def _page_context(
+    event: Event, token: str | None, status: services.QueueStatus | None, now: float
+) -> dict[str, object]:
+    setup = services.cached_setup(event.pk)
+    progress = 0
+    if status and status.place and status.ahead is not None:
+        progress = int(100 * (status.place - status.ahead) / status.place)
+    has_presale = any(lane.kind == Lane.Kind.PRIORITY for lane in setup.lanes)
+    state = services.state_document(event.pk) or {}
+    lane_state = state.get("lanes", {}).get(str(status.lane)) if status else None
+    return {
+        "event": event,
+        "status": status,
+        "token": token,
+        "progress": progress,
+        "lanes": [
+            {"name": lane.name, "commitment": lane.commitment, "opens_at": lane.opens_at, "open": now >= lane.opens_at}
+            for lane in setup.lanes
+        ],
+        "has_presale": has_presale,
+        # A fan waiting in the general line may still use a presale code.
+        "code_upgrade": has_presale
+        and status is not None
+        and status.lane == setup.general.id
+        and status.status in (FanStatus.WAITING, FanStatus.PRE_QUEUE),
+        "revealed_key": lane_state.get("key") if lane_state else None,
+        "eta_minutes": eta_minutes(status.eta_range) if status and status.eta_range else None,
+        "refresh": status is None or status.status in (FanStatus.PRE_QUEUE, FanStatus.WAITING, FanStatus.OFFERED),
+    }
 
 
 def fairness(request: HttpRequest, slug: str) -> HttpResponse:
