@@ -25,11 +25,19 @@ from typing import Any
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
+from django.utils import translation
 
 from inventory.models import Event, InventoryItem, Order
 from inventory.services import demo
 from queueroom import redis_scripts as rs
 from queueroom import services
+
+
+def words(language: str, text: str) -> str:
+    """``text`` as the page shows it in ``language``."""
+    with translation.override(language):
+        return translation.gettext(text)
+
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
     (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None
@@ -99,17 +107,23 @@ class TestFanJourney(ChannelsLiveServerTestCase):
             stdout=subprocess.DEVNULL,
         )
 
-    def fan(self) -> Any:
-        context = self.browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
+    def fan(self, language: str = "en", viewport: tuple[int, int] = (1000, 900)) -> Any:
+        """A new browser whose fan reads ``language`` (the Accept-Language
+        of a browser set up in it, as the site picks it on a first visit)."""
+        width, height = viewport
+        context = self.browser.new_context(
+            locale={"en": "en-US", "es": "es-ES", "ca": "ca-ES"}[language],
+            viewport={"width": width, "height": height},
+        )
         page = context.new_page()
         page.set_default_timeout(15_000)
         return page
 
-    def admit(self, page: Any) -> None:
+    def admit(self, page: Any, language: str = "en") -> None:
         """Join on the waiting page, then tick like the admitter until the
         page, told over its WebSocket, has taken the fan to the store."""
         page.goto(f"{self.live_server_url}/events/{self.event.slug}/queue/")
-        page.get_by_role("button", name="Join the queue").click()
+        page.get_by_role("button", name=words(language, "Join the queue")).click()
         page.locator('[data-q="position"]').wait_for()
         page.wait_for_url(re.compile(r".*/events/demo-small/(?!queue/).*"), timeout=30_000)
 
@@ -146,3 +160,18 @@ class TestFanJourney(ChannelsLiveServerTestCase):
             assert "taken" in (second.locator(f'circle[data-id="{seat_id}"]').get_attribute("class") or "")
         assert Order.objects.count() == 1
         assert InventoryItem.objects.filter(event=self.event, status="SOFT_LOCKED").count() == 2
+
+    def test_the_seat_map_draws_every_seat_in_its_place_in_every_language(self) -> None:
+        """Issue 10: in Spanish and Catalan the coordinates came out as
+        cx="10,0", which the browser refuses, and all 50 seats sat on one dot."""
+        for language in ("es", "ca", "en"):
+            page = self.fan(language)
+            self.admit(page, language)
+            page.goto(f"{self.live_server_url}/events/{self.event.slug}/buy/A/")
+            assert page.locator("html").get_attribute("lang") == language
+            seats = page.locator("svg#seatmap .seat")
+            assert seats.count() == 50
+            boxes = [seats.nth(n).bounding_box() for n in range(50)]
+            centres = {(round(b["x"] + b["width"] / 2), round(b["y"] + b["height"] / 2)) for b in boxes if b}
+            assert len(centres) == 50, f"{language}: seats drawn on top of each other"
+            page.context.close()
