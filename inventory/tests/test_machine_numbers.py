@@ -100,7 +100,7 @@ def seat_positions(html: str) -> list[tuple[float, float]]:
     """Where each seat is drawn: (cx, cy) of its circle, moved by the
     translate() of its group if it has one."""
     positions = []
-    for found in re.finditer(r"<(?:g|circle)\b[^>]*\bclass=\"seat\b[^>]*>", html):
+    for found in re.finditer(r"<(?:g|circle)\b[^>]*\bclass=\"seat(?: [^\"]*)?\"[^>]*>", html):
         tag = found.group(0)
         move = re.search(r'transform="translate\(([^ )]+)[ ,]+([^ )]+)\)"', tag)
         cx = re.search(r'\bcx="([^"]*)"', tag)
