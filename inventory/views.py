@@ -113,7 +113,6 @@ def section_page(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "event": event,
             "section": section,
             "tier": tier,
-            "sections": [{**s, "summary": seatmap.section_summary(s["name"], s)} for s in sections],
             "overview": seatmap.venue_overview(
                 venue_sections,
                 sections,
