@@ -4,9 +4,12 @@ a real Daphne server, the real waiting room and the real store door:
 join the queue → live position over the WebSocket → the admitter process's
 tick makes the offer → the page fetches the pass and goes to the store on its own → pick
 two seats on the SVG map → hold → the cart counts down. Then a second fan's
-stale map: the seats went to someone else, and the page says so.
+stale map: the seats went to someone else, and the page says so. The seat
+map in Spanish, Catalan and English (every seat in its own place; axe-core
+finds no serious or critical violation), from the keyboard, and on a phone
+(tap to zoom to finger size).
 
-This is the only test that runs the fans' JavaScript (static/js/seatmap.js,
+These are the only tests that run the fans' JavaScript (static/js/seatmap.js,
 static/queueroom/waiting.js). `make test` installs Chromium when it can;
 without it these tests are skipped with the reason shown.
 """
