@@ -141,6 +141,13 @@ def section_of(event: Event, code: str) -> Section | None:
     return Section.objects.filter(venue_id=event.venue_id, code=code).first()
 
 
+def venue_sections(event: Event) -> list[Section]:
+    """Every section of the event's venue, in the promoter's order (the
+    venue overview draws them all; the page takes its own from the list, so
+    drawing the overview costs no query)."""
+    return list(Section.objects.filter(venue_id=event.venue_id).order_by("sort_order", "code"))
+
+
 def section_seats(event: Event, section: Section, now: datetime | None = None) -> list[dict[str, Any]]:
     """The seats (or places) of a section with an ``available`` flag, never
     who holds them. An expired lock counts as available."""

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from inventory import limits, selectors
+from inventory import limits, seatmap, selectors
 from inventory.access import StoreAccessDenied, ensure_store_access, store_session
 from inventory.identity import FanRequest
 from inventory.models import Event, OrderStatus, SalePhase
@@ -93,7 +93,10 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
         event = _store_page_event(request, slug)
     except StoreAccessDenied as denial:
         return redirect(denial.redirect_url)
-    section = selectors.section_of(event, code)
+    if not selectors.is_section_code(code):
+        raise Http404("No such section")
+    venue_sections = selectors.venue_sections(event)
+    section = next((s for s in venue_sections if s.code == code), None)
     if section is None:
         raise Http404("No such section")
     seats = selectors.section_seats(event, section)
@@ -102,8 +105,6 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
     rows: dict[str, list[dict[str, object]]] = {}
     for seat in seats:
         rows.setdefault(seat["row"], []).append(seat)
-    width = max((s["x"] or 0 for s in seats), default=0) + 20
-    height = max((s["y"] or 0 for s in seats), default=0) + 20
     return render(
         request,
         "inventory/section.html",
@@ -111,14 +112,19 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
             "event": event,
             "section": section,
             "tier": tier,
-            "sections": sections,
-            "seats": seats,
+            "overview": seatmap.venue_overview(
+                venue_sections,
+                sections,
+                current=section.code,
+                url=lambda c: reverse("inventory:section", args=[event.slug, c]),
+            ),
+            "seat_map": None
+            if section.is_general_admission
+            else seatmap.seat_map(seats, price=tier["price"] if tier else None, fee=tier["fee"] if tier else None),
             "rows": rows,
             "available": sum(1 for s in seats if s["available"]),
             "quantities": range(1, event.max_tickets_per_order + 1),
             "on_sale": _on_sale(event),
-            "width": width,
-            "height": height,
             **_your_cart(request, event),
             **_form_keys(),
         },

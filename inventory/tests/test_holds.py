@@ -387,11 +387,12 @@ def test_release_with_a_payment_in_flight_goes_through_the_hook(small_event):
         calls.append((order_id, final_status, reason))
         holds.release_after_payment_cancelled(order_id=order_id, final_status=final_status, reason=reason, actor=actor)
 
+    previous = hooks.payment_release_handler()  # the payments app's, when installed
     hooks.register_payment_release(cancel_payment_first)
     try:
         order = holds.release_order(order_id=hold.order_id, owner="fan-1", actor="fan-1", reason="released_by_fan")
     finally:
-        hooks.register_payment_release(None)
+        hooks.register_payment_release(previous)
     assert calls == [(hold.order_id, "CANCELLED", "released_by_fan")]
     assert order.status == OrderStatus.CANCELLED
 
@@ -447,11 +448,12 @@ def test_checkout_past_its_deadline_is_expired_by_the_sweeper_through_the_hook(s
         seen.append(final_status)
         holds.sell_order(order_id=order_id, now=now)
 
+    previous = hooks.payment_release_handler()  # the payments app's, when installed
     hooks.register_payment_release(payment_succeeded_after_all)
     try:
         holds.sweep_expired(now=order.expires_at + dt.timedelta(seconds=1))
     finally:
-        hooks.register_payment_release(None)
+        hooks.register_payment_release(previous)
     assert seen == ["EXPIRED"]
     assert Order.objects.get(pk=hold.order_id).status == OrderStatus.PAID
 
