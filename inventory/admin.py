@@ -196,7 +196,7 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin[Event]):
             "Limits and waiting room",
             {
                 "fields": (
-                    "max_tickets_per_order",
+                    "max_tickets_per_fan",
                     "admission_rate_per_minute",
                     "max_in_store",
                     "hold_ttl_seconds",

@@ -30,7 +30,7 @@ def _event_summary(event: Event) -> dict[str, Any]:
         "presale_opens_at": event.presale_opens_at.isoformat() if event.presale_opens_at else None,
         "sale_opens_at": event.sale_opens_at.isoformat(),
         "sale_phase": event.sale_phase(),
-        "max_tickets_per_order": event.max_tickets_per_order,
+        "max_tickets_per_fan": event.max_tickets_per_fan,
         "url": f"/api/v1/events/{event.slug}/",
     }
 
@@ -102,7 +102,7 @@ def seats(request: HttpRequest, slug: str) -> JsonResponse:
         items = selectors.section_seats(event, section)
         return {
             "section": {"code": section.code, "name": section.name, "kind": section.kind},
-            "max_per_order": event.max_tickets_per_order,
+            "max_per_order": event.max_tickets_per_fan,
             "available": sum(1 for i in items if i["available"]),
             "seats": [] if section.is_general_admission else [{k: i[k] for k in SEAT_KEYS} for i in items],
         }
@@ -251,7 +251,7 @@ def event_orders(request: FanRequest, slug: str) -> JsonResponse:
         {
             "orders": [order_json(order, lines[order.pk]) for order in orders],
             "tickets": sum(order.ticket_count for order in orders),
-            "max_tickets_per_order": event.max_tickets_per_order,
+            "max_tickets_per_fan": event.max_tickets_per_fan,
         },
         headers={"Cache-Control": "private, no-store"},
     )

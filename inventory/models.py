@@ -110,7 +110,7 @@ class Event(models.Model):
     sale_opens_at = models.DateTimeField()
     sale_closes_at = models.DateTimeField(null=True, blank=True)
     is_published = models.BooleanField(default=True)
-    max_tickets_per_order = models.PositiveSmallIntegerField(
+    max_tickets_per_fan = models.PositiveSmallIntegerField(
         default=4, validators=[MinValueValidator(1), MaxValueValidator(20)]
     )
     # Waiting-room settings (read by queueroom on every admission tick).
@@ -130,7 +130,7 @@ class Event(models.Model):
             ),
             models.CheckConstraint(condition=Q(sale_opens_at__lte=F("starts_at")), name="event_sale_before_show"),
             models.CheckConstraint(
-                condition=Q(max_tickets_per_order__gte=1) & Q(max_tickets_per_order__lte=20),
+                condition=Q(max_tickets_per_fan__gte=1) & Q(max_tickets_per_fan__lte=20),
                 name="event_max_tickets_range",
             ),
         ]

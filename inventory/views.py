@@ -123,7 +123,7 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
             else seatmap.seat_map(seats, price=tier["price"] if tier else None, fee=tier["fee"] if tier else None),
             "rows": rows,
             "available": sum(1 for s in seats if s["available"]),
-            "quantities": range(1, event.max_tickets_per_order + 1),
+            "quantities": range(1, event.max_tickets_per_fan + 1),
             "on_sale": _on_sale(event),
             **_your_cart(request, event),
             **_form_keys(),
@@ -171,7 +171,7 @@ def hold(request: FanRequest, slug: str) -> HttpResponse:
         result = idempotency.hold(event=event, owner=owner, request=wanted, key=key)
     except DomainError as exc:
         (messages.warning if exc.code in _EXPECTED else messages.error)(
-            request, fan_message(exc, limit=event.max_tickets_per_order)
+            request, fan_message(exc, limit=event.max_tickets_per_fan)
         )
         return redirect(back)
     return redirect("inventory:cart", order_id=result.order_id)

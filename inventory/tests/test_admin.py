@@ -86,7 +86,7 @@ def test_adding_an_event_creates_its_inventory(promoter_client, small_event):
             "starts_at_1": "21:00:00",
             "sale_opens_at_0": "2027-01-10",
             "sale_opens_at_1": "10:00:00",
-            "max_tickets_per_order": 4,
+            "max_tickets_per_fan": 4,
             "admission_rate_per_minute": 500,
             "max_in_store": 5000,
             "hold_ttl_seconds": 600,

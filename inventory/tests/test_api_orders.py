@@ -34,13 +34,13 @@ def test_orders_list_the_fans_own_orders_newest_first_shaped_like_one_order(fan,
     body = response.json()
     assert [o["order_id"] for o in body["orders"]] == [second, first]
     assert body["orders"][1] == fan.get(f"/api/v1/orders/{first}/").json()
-    assert (body["tickets"], body["max_tickets_per_order"]) == (3, 4)
+    assert (body["tickets"], body["max_tickets_per_fan"]) == (3, 4)
     assert [o["order_id"] for o in second_fan.get(ORDERS).json()["orders"]] == [theirs]
 
 
 def test_another_fan_sees_none_of_them(fan, small_event):
     post(fan, {"section": "PISTA", "quantity": 2})
-    assert Client().get(ORDERS).json() == {"orders": [], "tickets": 0, "max_tickets_per_order": 4}
+    assert Client().get(ORDERS).json() == {"orders": [], "tickets": 0, "max_tickets_per_fan": 4}
 
 
 def test_orders_are_those_counted_toward_the_cap(fan, small_event):

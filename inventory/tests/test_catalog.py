@@ -101,7 +101,7 @@ def test_venue_json_round_trip(small_event):
         (lambda d: d.update(starts_at="next tuesday"), "ISO 8601"),
         (lambda d: d["price_tiers"].append({"section": "NOPE", "name": "x", "price": "1"}), "no section 'NOPE'"),
         (lambda d: d["price_tiers"][0].update(price="-5"), "cannot be negative"),
-        (lambda d: d.update(max_tickets_per_order="4"), "must be an integer"),
+        (lambda d: d.update(max_tickets_per_fan="4"), "must be an integer"),
         (lambda d: d["venue"]["sections"][1]["rows"][0]["seats"].append({"number": 1}), "appears twice"),
         # Each of these was a TypeError, ValueError or InvalidOperation: a 500 in the admin.
         (lambda d: d["venue"]["sections"][0].update(capacity=[40]), "'capacity' must be a number"),

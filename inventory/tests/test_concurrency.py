@@ -135,7 +135,7 @@ def test_best_available_until_the_section_is_exhausted_never_oversells(small_eve
     assert len(held) == capacity, "the section was not exhausted, or oversold"
     assert not items(small_event, section).filter(status="AVAILABLE").exists()
     per_fan = [sum(len(h.items) for h in got) for _, got in results]
-    assert max(per_fan) <= small_event.max_tickets_per_order
+    assert max(per_fan) <= small_event.max_tickets_per_fan
     if section == "A":
         # Most parties got adjacent seats in one row.
         together = sum(
@@ -154,7 +154,7 @@ def test_one_fan_racing_themselves_stays_within_the_cap(small_event):
         20, lambda i: holds.hold_best_available(event=small_event, owner="greedy", section_code="PISTA", quantity=1)
     )
     kinds = Counter(kind for kind, _ in results)
-    assert kinds == {"ok": small_event.max_tickets_per_order, "refused": 20 - small_event.max_tickets_per_order}
+    assert kinds == {"ok": small_event.max_tickets_per_fan, "refused": 20 - small_event.max_tickets_per_fan}
     assert all(isinstance(err, holds.LimitReached) for kind, err in results if kind == "refused")
     assert_consistent(small_event)
 

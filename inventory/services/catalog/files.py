@@ -155,7 +155,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 EVENT_FIELDS = (
-    "max_tickets_per_order",
+    "max_tickets_per_fan",
     "admission_rate_per_minute",
     "max_in_store",
     "hold_ttl_seconds",
@@ -231,6 +231,8 @@ def import_event(data: Any) -> Event:
         sale_closes_at=_parse_dt(data.get("sale_closes_at"), "sale_closes_at"),
         is_published=bool(data.get("is_published", True)),
     )
+    if "max_tickets_per_order" in data and "max_tickets_per_fan" not in data:
+        data = {**data, "max_tickets_per_fan": data["max_tickets_per_order"]}  # files exported before the rename
     for field in EVENT_FIELDS:
         if field in data:
             if not isinstance(data[field], int) or isinstance(data[field], bool):

@@ -98,7 +98,7 @@ def _fast_hold(request: _Request) -> Hold | Shortfall:
         result = records.parse_fast_hold(cursor.fetchall())
         if len(result.held) == len(ids):
             return fast_result(event, order_id, result.held, request.now)
-        taken = _plainly_taken(ids, result, max_tickets=event.max_tickets_per_order)
+        taken = _plainly_taken(ids, result, max_tickets=event.max_tickets_per_fan)
         if taken:
             raise SeatsUnavailable(taken)  # rolls back the partial claim
         transaction.set_rollback(True)  # the partial claim and its order go

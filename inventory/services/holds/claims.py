@@ -53,10 +53,10 @@ def check_cap_now(cursor: CursorWrapper, *, event: Event, owner: str, quantity: 
 
 
 def check_cap(event: Event, *, used: int, quantity: int) -> None:
-    if used + quantity > event.max_tickets_per_order:
-        left = max(0, event.max_tickets_per_order - used)
+    if used + quantity > event.max_tickets_per_fan:
+        left = max(0, event.max_tickets_per_fan - used)
         raise LimitReached(
-            f"You can have at most {event.max_tickets_per_order} tickets for this event; {left} more allowed.",
+            f"You can have at most {event.max_tickets_per_fan} tickets for this event; {left} more allowed.",
             allowed=left,
         )
 
@@ -150,7 +150,7 @@ def fast_hold_params(
         "owner": owner,
         "ids": ids,
         "count": len(ids),
-        "max": event.max_tickets_per_order,
+        "max": event.max_tickets_per_fan,
         "order": order_id,
         "now": now,
         "until": now + dt.timedelta(seconds=event.hold_ttl_seconds),

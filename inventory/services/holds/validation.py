@@ -24,8 +24,8 @@ def checked_quantity(event: Event, quantity: object) -> int:
         raise InvalidHold("'quantity' must be an integer.", code="invalid_quantity")
     if quantity < 1:
         raise InvalidHold("'quantity' must be at least 1.", code="invalid_quantity")
-    if quantity > event.max_tickets_per_order:
-        raise InvalidHold(f"At most {event.max_tickets_per_order} tickets per order.", code="too_many_tickets")
+    if quantity > event.max_tickets_per_fan:
+        raise InvalidHold(f"At most {event.max_tickets_per_fan} tickets per order.", code="too_many_tickets")
     return quantity
 
 
@@ -39,8 +39,8 @@ def checked_ids(event: Event, item_ids: object) -> list[int]:
         raise InvalidHold("Every seat id must be a positive integer.", code="invalid_seat_ids")
     if len(set(item_ids)) != len(item_ids):
         raise InvalidHold("A seat id appears twice.", code="duplicate_seat_ids")
-    if len(item_ids) > event.max_tickets_per_order:
-        raise InvalidHold(f"At most {event.max_tickets_per_order} tickets per order.", code="too_many_tickets")
+    if len(item_ids) > event.max_tickets_per_fan:
+        raise InvalidHold(f"At most {event.max_tickets_per_fan} tickets per order.", code="too_many_tickets")
     if any(i > _MAX_BIGINT for i in item_ids):
         raise InvalidHold("Unknown seat id.", code="unknown_seats")
     return sorted(item_ids)
