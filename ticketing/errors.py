@@ -72,6 +72,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "too_many_tickets": 400,
     "invalid_code": 400,
     "invalid_idempotency_key": 400,
+    "invalid_catalog": 400,
     "bad_content_type": 415,
     # who may
     "queue_pass_required": 403,

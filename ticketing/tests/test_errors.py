@@ -43,6 +43,16 @@ def _subclasses(cls: type) -> set[type]:
     return out
 
 
+def test_every_app_error_is_a_domain_error():
+    from inventory.access import StoreAccessDenied
+    from inventory.services.catalog import CatalogError
+    from queueroom.services import QueueError
+    from ticketing.api import RequestError
+
+    for cls in (holds.HoldError, Busy, StoreAccessDenied, CatalogError, QueueError, RequestError):
+        assert issubclass(cls, DomainError), cls
+
+
 def test_every_refusal_of_a_hold_has_the_fans_words():
     codes = {cls.code for cls in _subclasses(holds.HoldError)} | {idempotency.KeyReused.code, Busy.code}
     codes -= {"invalid_request"}  # the base: its subclasses name the reason

@@ -11,12 +11,16 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from inventory.models import Event, Seat, Section
+from ticketing.errors import DomainError
 
 SEAT_SPACING = 10.0
 
 
-class CatalogError(ValueError):
-    """Bad promoter input; the message is shown to the promoter as is."""
+class CatalogError(DomainError, ValueError):
+    """Bad promoter input; the message is shown to the promoter as is.
+    (Also a ValueError: the admin's forms and the import view catch those.)"""
+
+    code = "invalid_catalog"
 
 
 def parse_row_labels(spec: str) -> list[str]:
