@@ -174,6 +174,12 @@ class PriceTierInline(admin.TabularInline[PriceTier, Event]):
             if event_id:
                 event = Event.objects.filter(pk=event_id).only("venue_id").first()
                 kwargs["queryset"] = Section.objects.filter(venue=event.venue_id) if event else Section.objects.none()
+            kwargs.setdefault("queryset", Section.objects.all())
+            kwargs["queryset"] = kwargs["queryset"].select_related("venue").order_by("venue__name", "sort_order")
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            # A new event's form lists every venue's sections: say which venue each is at.
+            field.label_from_instance = lambda s: f"{s.venue.name} · {s.code} · {s.name}"
+            return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -320,4 +326,8 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The audit trail is evidence: nobody edits or deletes it, superusers included.
         return False

@@ -149,3 +149,26 @@ def test_order_list_shows_a_short_reference_and_finds_orders_by_it(promoter_clie
     body = promoter_client.get(f"/admin/inventory/order/?q={short}").content.decode()
     assert f">{short}</a>" in body
     assert str(other.order_id)[:8] not in body
+
+
+@pytest.mark.django_db
+def test_audit_entries_cannot_be_deleted_even_by_a_superuser(promoter_client, small_event):
+    from inventory.models import AuditEntry
+    from inventory.services import holds
+
+    holds.hold_best_available(event=small_event, owner="fan-1", section_code="PISTA", quantity=1)
+    entry = AuditEntry.objects.first()
+    assert entry is not None
+    page = promoter_client.get(f"/admin/inventory/auditentry/{entry.pk}/delete/")
+    assert page.status_code == 403
+    promoter_client.post(
+        "/admin/inventory/auditentry/", {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    )
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_events_price_tiers_name_the_venue_of_each_section(promoter_client, small_event):
+    page = promoter_client.get("/admin/inventory/event/add/").content.decode()
+    venue = small_event.venue.name
+    assert f"{venue} · PISTA · " in page
