@@ -163,6 +163,10 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
     list_select_related = ("section", "section__venue")
 
 
+def _section_with_venue(section: Section) -> str:
+    return f"{section.venue.name} · {section.code} · {section.name}"
+
+
 class PriceTierInline(admin.TabularInline[PriceTier, Event]):
     model = PriceTier
     extra = 0
@@ -177,8 +181,9 @@ class PriceTierInline(admin.TabularInline[PriceTier, Event]):
             kwargs.setdefault("queryset", Section.objects.all())
             kwargs["queryset"] = kwargs["queryset"].select_related("venue").order_by("venue__name", "sort_order")
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-            # A new event's form lists every venue's sections: say which venue each is at.
-            field.label_from_instance = lambda s: f"{s.venue.name} · {s.code} · {s.name}"
+            if field is not None:
+                # A new event's form lists every venue's sections: say which venue each is at.
+                field.label_from_instance = _section_with_venue  # type: ignore[method-assign]
             return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
