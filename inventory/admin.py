@@ -183,7 +183,7 @@ class PriceTierInline(admin.TabularInline[PriceTier, Event]):
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
             if field is not None:
                 # A new event's form lists every venue's sections: say which venue each is at.
-                field.label_from_instance = _section_with_venue  # type: ignore[method-assign]
+                setattr(field, "label_from_instance", _section_with_venue)  # noqa: B010 - a plain function, no self
             return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
