@@ -577,12 +577,68 @@ def web_command(env: dict[str, str], host: str, port: str) -> list[str]:
     ]
 
 
+LOCALSTRIPE = "http://127.0.0.1:8420"
+
+
+def plan_psp(*, env_base: str | None, default_answers: bool) -> ServicePlan:
+    """The bootstrap's decision for the PSP, free of side effects: a
+    STRIPE_API_BASE from the environment is used as it is (a real Stripe test
+    account, or someone's emulator); else a localstripe answering on 8420;
+    else `make run` starts one (scripts/localstripe_server.py, its state under .var/)."""
+    if env_base:
+        return ServicePlan("env", env_base, "PSP: using STRIPE_API_BASE from the environment")
+    if default_answers:
+        return ServicePlan("existing", LOCALSTRIPE, "PSP: using the localstripe on 127.0.0.1:8420")
+    return ServicePlan("private-start", LOCALSTRIPE, "PSP: starting localstripe on 127.0.0.1:8420 (state under .var/)")
+
+
+def register_webhook(base: str, *, url: str, secret: str, name: str) -> None:
+    """Point localstripe's webhooks for this stack at our endpoint."""
+    import urllib.parse
+    import urllib.request
+
+    data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+    request = urllib.request.Request(f"{base}/_config/webhooks/{name}", data=data, method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - the local emulator
+        pass
+
+
+def start_psp(sup: Supervisor, env: dict[str, str], host: str, port: str) -> None:
+    plan = plan_psp(env_base=os.environ.get("STRIPE_API_BASE"), default_answers=port_answers("127.0.0.1", 8420))
+    say(plan.message)
+    if plan.action == "env":
+        return
+    if plan.action == "private-start":
+        (VAR / "localstripe").mkdir(parents=True, exist_ok=True)
+        state = str(VAR / "localstripe" / "state.pickle")
+        sup.start(
+            "psp", [str(VENV_PY), str(ROOT / "scripts" / "localstripe_server.py"), "--port", "8420", "--state", state]
+        )
+        deadline = time.monotonic() + 30
+        while not port_answers("127.0.0.1", 8420):
+            if time.monotonic() > deadline:
+                say("localstripe did not start; payments will answer 503")
+                return
+            time.sleep(0.2)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    try:
+        register_webhook(
+            plan.url,
+            url=f"http://{shown}:{port}/payments/stripe/webhook/",
+            secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),
+            name=f"ticketing-{port}",
+        )
+    except OSError as exc:
+        say(f"could not register the webhook with localstripe ({exc}); paid orders settle on reconciliation only")
+
+
 def cmd_run() -> int:
     env = stack_env()
     cmd_prepare(env)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     sup = Supervisor(env)
+    start_psp(sup, env, host, port)
     sup.start("web", web_command(env, host, port))
     sup.start(
         "worker",

@@ -102,3 +102,10 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off(tmp_pat
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_psp_plan_uses_the_environment_then_a_running_localstripe_then_starts_one():
+    assert devstack.plan_psp(env_base="https://api.stripe.com", default_answers=True).action == "env"
+    assert devstack.plan_psp(env_base=None, default_answers=True).action == "existing"
+    started = devstack.plan_psp(env_base=None, default_answers=False)
+    assert (started.action, started.url) == ("private-start", "http://127.0.0.1:8420")
