@@ -15,7 +15,7 @@ from inventory.access import ensure_store_access
 from inventory.identity import FanRequest
 from inventory.models import Event, Order
 from inventory.services import holds, idempotency
-from ticketing.api import RequestError, json_body
+from ticketing.api import RequestError, json_body, reject_unknown_fields
 from ticketing.errors import error_json, json_errors
 from ticketing.inputs import shown
 
@@ -121,9 +121,7 @@ HOLD_BEST = frozenset({"section", "quantity"})
 
 def parse_hold_request(data: dict[str, Any]) -> dict[str, Any]:
     """The hold request's shape (the services check the values)."""
-    unknown = sorted(set(data) - HOLD_BY_IDS - HOLD_BEST)
-    if unknown:
-        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    reject_unknown_fields(data, HOLD_BY_IDS | HOLD_BEST)
     if "seat_ids" in data and "quantity" in data:
         raise RequestError("Send either 'seat_ids' or 'section' with 'quantity', not both.", code="invalid_request")
     if "seat_ids" in data:

@@ -11,13 +11,8 @@ from django.views.decorators.http import require_POST
 from inventory.identity import FanRequest
 from payments import services, webhooks
 from payments.providers import get_provider
-from ticketing.api import RequestError, json_body
+from ticketing.api import RequestError, json_body, reject_unknown_fields
 from ticketing.errors import json_errors
-
-
-def _fan(request: FanRequest) -> str:
-    owner: str = request.fan_id
-    return owner
 
 
 def _optional_body(request: HttpRequest) -> dict[str, Any]:
@@ -31,13 +26,11 @@ def _optional_body(request: HttpRequest) -> dict[str, Any]:
 @json_errors
 def checkout(request: FanRequest, order_id: str) -> JsonResponse:
     data = _optional_body(request)
-    unknown = sorted(set(data) - {"email"})
-    if unknown:
-        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    reject_unknown_fields(data, {"email"})
     email = data.get("email", "")
     if not isinstance(email, str) or len(email) > 254 or (email and "@" not in email):
         raise RequestError("'email' must be an e-mail address.", code="invalid_request")
-    result = services.start_checkout(order_id=order_id, owner=_fan(request), email=email)
+    result = services.start_checkout(order_id=order_id, owner=request.fan_id, email=email)
     return JsonResponse(
         {
             "order_id": str(result.order.pk),
@@ -60,13 +53,11 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
 @json_errors
 def pay(request: FanRequest, order_id: str) -> JsonResponse:
     data = json_body(request)
-    unknown = sorted(set(data) - {"payment_method"})
-    if unknown:
-        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")
+    reject_unknown_fields(data, {"payment_method"})
     method = data.get("payment_method")
     if not isinstance(method, str) or not method or len(method) > 255:
         raise RequestError("Give 'payment_method', e.g. pm_card_visa.", code="invalid_request")
-    order = services.pay(order_id=order_id, owner=_fan(request), payment_method=method)
+    order = services.pay(order_id=order_id, owner=request.fan_id, payment_method=method)
     return JsonResponse(
         {
             "order_id": str(order.pk),

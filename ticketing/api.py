@@ -32,3 +32,11 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if problem:
         raise RequestError(problem, code="invalid_text")
     return data
+
+
+def reject_unknown_fields(data: dict[str, Any], allowed: frozenset[str] | set[str]) -> None:
+    """RequestError unknown_fields when the body has a field no one reads:
+    a misspelt field must not be silently ignored."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise RequestError(f"Unknown fields: {', '.join(unknown)}.", code="unknown_fields")

@@ -171,9 +171,8 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def api_error(status: int, code: str | None = None, detail: str | None = None) -> JsonResponse:
-    default_code, default_detail = API_CODES.get(status, ("error", "The request failed."))
-    return JsonResponse({"error": code or default_code, "detail": detail or default_detail}, status=status)
+def api_error(status: int, code: str | None = None, detail: str | None = None) -> HttpResponse:
+    return HttpResponse(json_error_body(status, code, detail), status=status, content_type="application/json")
 
 
 def error_page(request: HttpRequest, status: int) -> HttpResponse:
@@ -270,6 +269,8 @@ def _is_json(response: HttpResponse) -> bool:
 
 
 def json_error_body(status: int, code: str | None = None, detail: str | None = None) -> bytes:
-    """The bytes of api_error(), for raw-ASGI answers outside Django."""
+    """The JSON error for ``status``: ``code`` and ``detail``, or the status's
+    defaults from API_CODES. Django answers (api_error), raw-ASGI answers
+    (ticketing.edge) and the server's own (ticketing.server) all use it."""
     default_code, default_detail = API_CODES.get(status, ("error", "The request failed."))
     return json.dumps({"error": code or default_code, "detail": detail or default_detail}).encode()

@@ -51,6 +51,7 @@ from twisted.internet.base import DelayedCall
 from twisted.web import http
 
 from ticketing.env import envint
+from ticketing.errors import json_error_body
 
 # After an error answer, how long to keep reading (and dropping) what the
 # client still sends before closing: closing a socket with unread input
@@ -82,7 +83,7 @@ class Limits:
 
 def error_response(status: int, code: str, detail: str) -> bytes:
     """A complete HTTP/1.1 answer carrying the API's JSON error, closing the connection."""
-    body = json.dumps({"error": code, "detail": detail}).encode()
+    body = json_error_body(status, code, detail)
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         "Content-Type: application/json\r\n"
