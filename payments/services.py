@@ -24,7 +24,7 @@ from inventory.services import holds
 from payments import notifications
 from payments.errors import CheckoutNotStarted
 from payments.models import Payment, PaymentStatus, Ticket
-from payments.providers import CardDeclined, Intent, IntentStatus, get_provider
+from payments.providers import CardDeclined, Intent, IntentStatus, ProviderError, get_provider
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,27 @@ def pay(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Order:
     except CardDeclined as exc:
         status = _declined(payment, exc.detail)
         raise CardDeclined(exc.detail, status=status) from exc
+    except ProviderError:
+        # A concurrent confirm of the same intent (a double click, a retried
+        # request) makes the PSP refuse this one. If the payment went
+        # through, this request's answer is the paid order, not an error.
+        if _settled_paid(payment.intent_id):
+            order.refresh_from_db()
+            return order
+        raise
     if intent.status == IntentStatus.SUCCEEDED:
         _honour(payment, intent)
     order.refresh_from_db()
     return order
+
+
+def _settled_paid(intent_id: str) -> bool:
+    """Settle one intent from the PSP's view; whether that left it PAID."""
+    try:
+        payment = settle(intent_id=intent_id)
+    except ProviderError:
+        return False
+    return payment is not None and payment.status == PaymentStatus.PAID
 
 
 def _declined(payment: Payment, reason: str) -> str:
