@@ -31,7 +31,7 @@ from queueroom.services.errors import REDIS_DOWN, UNAVAILABLE, QueueError
 from queueroom.services.fast import ajoin, astatus
 from queueroom.services.places import find_place, heartbeat, heartbeat_many, join, leave, status
 from queueroom.services.positions import QueueStatus
-from queueroom.services.sessions import end_session, is_revoked
+from queueroom.services.sessions import end_session, end_session_of_fan, is_revoked
 from queueroom.services.setup import LaneSetup, QueueSetup, cached_setup, forget_setup, load_setup
 
 PRE_QUEUE = FanStatus.PRE_QUEUE
@@ -60,6 +60,7 @@ __all__ = [
     "astatus",
     "cached_setup",
     "end_session",
+    "end_session_of_fan",
     "find_place",
     "forget_setup",
     "group_name",

@@ -254,3 +254,18 @@ def test_ending_a_store_session_frees_its_place_once(small_event, now) -> None:
     assert services.end_session(store_pass=claims) is False
     assert services.tick(event=small_event, now=now + 3)["admitted"] == 1
     assert services.status(token=a.token, fan_id="fan-0", now=now + 3).reason == "session_ended"
+
+
+def test_ending_the_session_of_a_fan_frees_its_place_once(small_event, now) -> None:
+    _set(small_event, admission_rate_per_minute=6000, max_in_store=1)
+    _open(small_event, now)
+    a, _ = join_many(small_event, 2, now=now)
+    services.tick(event=small_event, now=now + 1)
+    assert services.status(token=a.token, fan_id="fan-0", now=now + 1).status == services.ADMITTED
+    assert services.tick(event=small_event, now=now + 2)["admitted"] == 0
+    assert services.end_session_of_fan(event_id=small_event.pk, fan_id="nobody", now=now + 2) is False
+    # fan-1 waits: it has a place but no store session to end.
+    assert services.end_session_of_fan(event_id=small_event.pk, fan_id="fan-1", now=now + 2) is False
+    assert services.end_session_of_fan(event_id=small_event.pk, fan_id="fan-0", now=now + 2) is True
+    assert services.end_session_of_fan(event_id=small_event.pk, fan_id="fan-0", now=now + 2) is False
+    assert services.tick(event=small_event, now=now + 3)["admitted"] == 1

@@ -135,3 +135,18 @@ def test_fan_without_a_pass_has_one_button_join_the_queue(fan, small_event):
     assert html.count('class="button') == 1
     assert 'href="/events/demo-small/queue/"' in html
     assert "/buy/" not in html and "data-store-session" not in html
+
+
+def test_a_paid_order_ends_the_store_session(fan, small_event, django_capture_on_commit_callbacks):
+    """Paying frees the fan's place in the store at once (inventory's
+    order_paid signal, received by the waiting room), and the pass stops
+    opening the store."""
+    from inventory.services import holds
+
+    _admitted(fan, small_event)
+    order_id = _hold(fan).json()["order_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        holds.start_checkout(order_id=order_id, owner=fan_id_of(fan))
+        holds.sell_order(order_id=order_id)
+    response = _hold(fan)
+    assert (response.status_code, response.json()["error"]) == (403, "queue_pass_required")

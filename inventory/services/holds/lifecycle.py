@@ -287,7 +287,9 @@ def sell_order(
             now=now,
         )
         transaction.on_commit(
-            lambda: signals.order_paid.send_robust(sender=Order, order_id=order.pk, owner=order.owner)
+            lambda: signals.order_paid.send_robust(
+                sender=Order, order_id=order.pk, owner=order.owner, event_id=order.event_id
+            )
         )
     order.refresh_from_db()
     return order
