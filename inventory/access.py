@@ -5,7 +5,9 @@ the waiting room plugs its pass check in through the STORE_ACCESS_CHECK
 setting: a dotted path to ``check(request, event) -> StoreAccessDenied | None``.
 A check that lets the fan in may set ``request.store_session_ends_at`` (an
 aware datetime: when the fan's store session ends); the store pages show it
-as a countdown (templates/inventory/_store_session.html). With no check
+as a countdown (templates/inventory/_store_session.html), and
+``request.store_presale = True`` when the fan came in through the presale
+lane: such a fan may hold seats during the presale. With no check
 configured the store is open (catalog-only deployments, tests of the store
 itself).
 """
@@ -61,6 +63,7 @@ class StoreSession:
     """The fan may use the store; until ``ends_at`` (None: no end, no door)."""
 
     ends_at: dt.datetime | None
+    presale: bool = False
 
 
 def store_session(request: HttpRequest, event: Event) -> StoreSession | None:
@@ -72,4 +75,10 @@ def store_session(request: HttpRequest, event: Event) -> StoreSession | None:
         return StoreSession(ends_at=None)
     if check(request, event) is not None:
         return None
-    return StoreSession(ends_at=getattr(request, "store_session_ends_at", None))
+    return StoreSession(ends_at=getattr(request, "store_session_ends_at", None), presale=presale_access(request))
+
+
+def presale_access(request: HttpRequest) -> bool:
+    """Whether the door let this request in through the presale lane (call
+    after ensure_store_access or store_session)."""
+    return bool(getattr(request, "store_presale", False))

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory import limits, selectors
-from inventory.access import ensure_store_access
+from inventory.access import ensure_store_access, presale_access
 from inventory.identity import FanRequest
 from inventory.models import Event, Order
 from inventory.services import holds, idempotency
@@ -160,7 +160,9 @@ def create_hold(request: FanRequest, slug: str) -> JsonResponse:
         idempotency.check_key(key)
     data = parse_hold_request(json_body(request))
     owner: str = request.fan_id
-    outcome = idempotency.hold(event=event, owner=owner, request=hold_request(data), key=key)
+    outcome = idempotency.hold(
+        event=event, owner=owner, request=hold_request(data), key=key, presale=presale_access(request)
+    )
     if outcome.replayed is not None:
         # The order an earlier request with this key created, as it is now.
         return JsonResponse(

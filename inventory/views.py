@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from inventory import limits, seatmap, selectors
-from inventory.access import StoreAccessDenied, ensure_store_access, store_session
+from inventory.access import StoreAccessDenied, ensure_store_access, presale_access, store_session
 from inventory.identity import FanRequest
 from inventory.models import Event, OrderStatus, SalePhase
 from inventory.services import holds, idempotency
@@ -32,6 +32,9 @@ def event_detail(request: FanRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(selectors.published_events(), slug=slug)
     sections = selectors.section_availability(event)
     phase = event.sale_phase()
+    session = store_session(request, event) if phase in (SalePhase.ON_SALE, SalePhase.PRESALE) else None
+    if phase == SalePhase.PRESALE and not (session and session.presale):
+        session = None  # during the presale, the store is for the presale lane's fans
     return render(
         request,
         "inventory/event_detail.html",
@@ -41,7 +44,7 @@ def event_detail(request: FanRequest, slug: str) -> HttpResponse:
             "price_range": selectors.price_range(sections),
             "phase": phase,
             # The way in is either the queue or, once admitted, the store: never both.
-            "store_session": store_session(request, event) if phase == SalePhase.ON_SALE else None,
+            "store_session": session,
             "available": sum(s["available"] for s in sections),
             **_your_cart(request, event),
         },
@@ -84,8 +87,11 @@ def _store_page_event(request: HttpRequest, slug: str) -> Event:
     return event
 
 
-def _on_sale(event: Event) -> bool:
-    return event.sale_phase() == SalePhase.ON_SALE
+def _on_sale(request: HttpRequest, event: Event) -> bool:
+    """Whether this fan may hold now: the general sale, or the presale for
+    fans the door let in through the presale lane."""
+    phase = event.sale_phase()
+    return phase == SalePhase.ON_SALE or (phase == SalePhase.PRESALE and presale_access(request))
 
 
 def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
@@ -124,7 +130,7 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
             "rows": rows,
             "available": sum(1 for s in seats if s["available"]),
             "quantities": range(1, event.max_tickets_per_fan + 1),
-            "on_sale": _on_sale(event),
+            "on_sale": _on_sale(request, event),
             **_your_cart(request, event),
             **_form_keys(),
         },
@@ -168,7 +174,7 @@ def hold(request: FanRequest, slug: str) -> HttpResponse:
                 return redirect(back)
             wanted = idempotency.HoldRequest(section=code or None, seat_ids=ids)
         key = request.POST.get("idempotency_key") or None
-        result = idempotency.hold(event=event, owner=owner, request=wanted, key=key)
+        result = idempotency.hold(event=event, owner=owner, request=wanted, key=key, presale=presale_access(request))
     except DomainError as exc:
         (messages.warning if exc.code in _EXPECTED else messages.error)(
             request, fan_message(exc, limit=event.max_tickets_per_fan)

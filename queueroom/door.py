@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from inventory.access import StoreAccessDenied
 from inventory.models import Event
 from queueroom import passes, services
+from queueroom.models import Lane
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,14 @@ def store_access_check(request: HttpRequest, event: Event) -> StoreAccessDenied 
         )
     # The store pages count the session down (inventory/access.py's protocol).
     request.store_session_ends_at = dt.datetime.fromtimestamp(claims.expires_at, tz=dt.UTC)  # type: ignore[attr-defined]
+    # Fans let in through the presale lane may hold during the presale.
+    request.store_presale = _presale_lane(event, claims.lane_id)  # type: ignore[attr-defined]
     return None
+
+
+def _presale_lane(event: Event, lane_id: int) -> bool:
+    lane = services.cached_setup(event.pk).lane(lane_id)
+    return lane is not None and lane.kind == Lane.Kind.PRIORITY
 
 
 def _revoked(claims: passes.StorePass) -> bool:

@@ -23,14 +23,15 @@ def fan_id_of(client: Client) -> str:
     return fan_id
 
 
-def grant_store_pass(client: Client, event: Event, *, ttl: int = 1800) -> str:
+def grant_store_pass(client: Client, event: Event, *, ttl: int = 1800, lane_id: int = 0) -> str:
     """Give ``client`` (a Django test client) a valid store pass for
-    ``event``, bound to its fan identity cookie, without queueing. Returns it."""
+    ``event`` (through lane ``lane_id``), bound to its fan identity cookie,
+    without queueing. Returns it."""
     fan_id = fan_id_of(client)
     token = passes.sign_pass(
         passes.StorePass(
             event_id=event.pk,
-            lane_id=0,
+            lane_id=lane_id,
             ticket=0,
             session_id=secrets.token_urlsafe(12),
             expires_at=int(time.time()) + ttl,

@@ -119,7 +119,15 @@ def _is_key_collision(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == KEY_CONSTRAINT
 
 
-def hold(*, event: Event, owner: str, request: HoldRequest, key: str | None, now: dt.datetime | None = None) -> Outcome:
+def hold(
+    *,
+    event: Event,
+    owner: str,
+    request: HoldRequest,
+    key: str | None,
+    now: dt.datetime | None = None,
+    presale: bool = False,
+) -> Outcome:
     """Hold what ``request`` asks for, at most once per ``key``.
 
     Without a key this is the plain hold (no extra query). With one: a
@@ -128,7 +136,9 @@ def hold(*, event: Event, owner: str, request: HoldRequest, key: str | None, now
     raise, and InvalidHold (code ``invalid_idempotency_key``) for a bad key.
     """
     if key is None:
-        return Outcome(hold=_hold(event=event, owner=owner, request=request, idempotency=None, now=now))
+        return Outcome(
+            hold=_hold(event=event, owner=owner, request=request, idempotency=None, now=now, presale=presale)
+        )
     check_key(key)
     request_hash = request.fingerprint(event)
     found = replay(event=event, owner=owner, key=key, request_hash=request_hash)
@@ -136,7 +146,9 @@ def hold(*, event: Event, owner: str, request: HoldRequest, key: str | None, now
         return Outcome(replayed=found)
     idempotency = IdempotencyKey(key=key, request_hash=request_hash)
     try:
-        return Outcome(hold=_hold(event=event, owner=owner, request=request, idempotency=idempotency, now=now))
+        return Outcome(
+            hold=_hold(event=event, owner=owner, request=request, idempotency=idempotency, now=now, presale=presale)
+        )
     except IntegrityError as exc:
         if not _is_key_collision(exc):
             raise
@@ -162,6 +174,7 @@ def _hold(
     request: HoldRequest,
     idempotency: IdempotencyKey | None,
     now: dt.datetime | None,
+    presale: bool,
 ) -> Hold:
     if request.best:
         return holds.hold_best_available(
@@ -171,6 +184,7 @@ def _hold(
             quantity=request.quantity,  # type: ignore[arg-type]
             now=now,
             idempotency=idempotency,
+            presale=presale,
         )
     return holds.hold_seats(
         event=event,
@@ -179,4 +193,5 @@ def _hold(
         section_code=request.section,  # type: ignore[arg-type]
         now=now,
         idempotency=idempotency,
+        presale=presale,
     )

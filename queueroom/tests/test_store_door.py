@@ -150,3 +150,52 @@ def test_a_paid_order_ends_the_store_session(fan, small_event, django_capture_on
         holds.sell_order(order_id=order_id)
     response = _hold(fan)
     assert (response.status_code, response.json()["error"]) == (403, "queue_pass_required")
+
+
+@pytest.fixture
+def presale_event(small_event):
+    """small_event in its presale: the presale lane is open, the general sale an hour away."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from queueroom.models import Lane, PresaleCode
+
+    now = timezone.now()
+    small_event.presale_opens_at = now - dt.timedelta(hours=1)
+    small_event.sale_opens_at = now + dt.timedelta(hours=1)
+    small_event.save()
+    lane = Lane.objects.create(event=small_event, name="Fan club", kind=Lane.Kind.PRIORITY, weight=1)
+    PresaleCode.objects.create(lane=lane, code="LUX", max_uses=10)
+    return small_event, lane
+
+
+def test_presale_fans_hold_during_the_presale_and_general_passes_do_not(fan, second_fan, presale_event):
+    event, lane = presale_event
+    grant_store_pass(fan, event, lane_id=lane.pk)
+    assert _hold(fan).status_code == 201
+    grant_store_pass(second_fan, event)  # the general lane's
+    response = _hold(second_fan)
+    assert response.json()["error"] == "sale_not_open"
+
+
+def test_a_presale_fan_queues_gets_in_and_holds(fan, presale_event):
+    """The whole way in during the presale: join with the code, the tick's
+    offer, the pass, the store page that says it's the fan's turn, a hold."""
+    import time
+
+    from django.utils import translation
+
+    from queueroom import services
+
+    event, _ = presale_event
+    now = time.time()
+    joined = fan.post(f"/api/v1/events/{event.slug}/queue/", {"code": "LUX"}, content_type="application/json").json()
+    services.tick(event=event, now=now + 1)
+    assert fan.get(f"/api/v1/queue/{joined['token']}/").json()["status"] == "ADMITTED"
+    page = fan.get(f"/events/{event.slug}/").content.decode()
+    with translation.override("es"):
+        assert translation.gettext("It's your turn") in page
+    section = fan.get(f"/events/{event.slug}/buy/A/").content.decode()
+    assert 'name="mode" value="best"' in section  # the hold form, not "not on sale"
+    assert _hold(fan).status_code == 201

@@ -53,17 +53,18 @@ def hold_best_available(
     quantity: int,
     now: dt.datetime | None = None,
     idempotency: IdempotencyKey | None = None,
+    presale: bool = False,
 ) -> Hold:
     """Hold the best ``quantity`` seats of a section (adjacent in one row when
     possible), or ``quantity`` general-admission places.
 
     Raises InvalidHold, SaleNotOpen, LimitReached, NotEnoughSeats or Busy;
-    ``idempotency`` as for ``hold_seats``.
+    ``idempotency`` and ``presale`` as for ``hold_seats``.
     """
     fixed_now = now
     quantity = checked_quantity(event, quantity)
     section = section_of(event, section_code)
-    ensure_on_sale(event, fixed_now or timezone.now())
+    ensure_on_sale(event, fixed_now or timezone.now(), presale=presale)
     for _ in range(MAX_ATTEMPTS):
         now = fixed_now or timezone.now()
         outcome = _attempt(event=event, owner=owner, section=section, quantity=quantity, now=now, key=idempotency)

@@ -36,11 +36,14 @@ def hold_seats(
     section_code: str | None = None,
     now: dt.datetime | None = None,
     idempotency: IdempotencyKey | None = None,
+    presale: bool = False,
 ) -> Hold:
     """Hold exactly these seats for ``owner``, all or nothing.
 
     Raises InvalidHold (bad ids, ids of another event or section, too many),
     SaleNotOpen, LimitReached, SeatsUnavailable (with the taken ids) or Busy.
+    ``presale``: the fan came in through the presale lane, and may hold
+    during the presale too.
     With ``idempotency``, the order carries the key, and an order of the
     same fan that already has it makes the insert fail (IntegrityError on
     ``order_idempotency_key_unique``): call through
@@ -49,7 +52,7 @@ def hold_seats(
     now = now or timezone.now()
     ids = checked_ids(event, seat_ids)
     section = section_of(event, section_code) if section_code is not None else None
-    ensure_on_sale(event, now)
+    ensure_on_sale(event, now, presale=presale)
     request = _Request(event=event, owner=owner, ids=ids, section=section, now=now, key=idempotency)
     outcome = _fast_hold(request)
     if isinstance(outcome, Shortfall):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from inventory import selectors
-from inventory.models import Event, Section
+from inventory.models import Event, SalePhase, Section
 from inventory.services.holds.errors import InvalidHold, SaleNotOpen
 from ticketing.inputs import shown
 from ticketing.memo import Memo
@@ -14,8 +14,11 @@ from ticketing.memo import Memo
 _MAX_BIGINT = 2**63 - 1
 
 
-def ensure_on_sale(event: Event, now: dt.datetime) -> None:
-    if not event.is_published or event.sale_phase(now) != "ON_SALE":
+def ensure_on_sale(event: Event, now: dt.datetime, *, presale: bool = False) -> None:
+    """Holds are for the general sale, and during the presale for fans let in
+    through the presale lane (``presale``: the store's door says so)."""
+    phase = event.sale_phase(now)
+    if not event.is_published or not (phase == SalePhase.ON_SALE or (presale and phase == SalePhase.PRESALE)):
         raise SaleNotOpen("This event is not on sale right now.")
 
 
