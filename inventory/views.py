@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from inventory import limits, seatmap, selectors
@@ -106,6 +107,7 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
     if section is None:
         raise Http404("No such section")
     seats = selectors.section_seats(event, section)
+    available = sum(1 for s in seats if s["available"])
     sections = selectors.section_availability(event)
     tier = next((s for s in sections if s["code"] == section.code), None)
     rows: dict[str, list[dict[str, object]]] = {}
@@ -128,13 +130,25 @@ def section_page(request: FanRequest, slug: str, code: str) -> HttpResponse:
             if section.is_general_admission
             else seatmap.seat_map(seats, price=tier["price"] if tier else None, fee=tier["fee"] if tier else None),
             "rows": rows,
-            "available": sum(1 for s in seats if s["available"]),
+            "available": available,
+            "available_words": _available_words(available),
             "quantities": range(1, event.max_tickets_per_fan + 1),
             "on_sale": _on_sale(request, event),
             **_your_cart(request, event),
             **_form_keys(),
         },
     )
+
+
+def _available_words(count: int) -> dict[str, str]:
+    """ "N available" in the page's language, now and for the seat map's live
+    updates: the singular and the plural form with ``%(count)s`` left in
+    (Catalan and Spanish use the plural for every count but 1)."""
+
+    def words(n: int) -> str:
+        return ngettext("%(count)s available", "%(count)s available", n)
+
+    return {"now": words(count) % {"count": count}, "one": words(1), "other": words(2)}
 
 
 def _int_list(values: list[str]) -> list[int] | None:

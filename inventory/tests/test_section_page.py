@@ -130,3 +130,24 @@ def test_every_layout_number_is_plain(small_event):
     for text in numbers:
         for part in text.split():
             float(part)
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [
+        ("es", "1 disponible", "50 disponibles"),
+        ("ca", "1 disponible", "50 disponibles"),
+        ("en", "1 available", "50 available"),
+    ],
+)
+def test_the_count_of_seats_left_is_worded_for_one_and_for_many(fan, small_event, language, one, many):
+    page = speak(fan, language).get("/events/demo-small/buy/A/").content.decode()
+    count = re.search(r'<span id="avail-count" data-one="([^"]*)" data-other="([^"]*)">([^<]*)</span>', page)
+    assert count, "the live count carries both forms for the seat map's updates"
+    assert count.group(3) == many
+    assert count.group(1).replace("%(count)s", "1") == one
+    ids = seat_ids(small_event, count=49)
+    for n, start in enumerate(range(0, 49, 4)):
+        holds.hold_seats(event=small_event, owner=f"other-{n}", seat_ids=ids[start : start + 4])
+    page = fan.get("/events/demo-small/buy/A/").content.decode()
+    assert f'data-other="{count.group(2)}">{one}</span>' in page

@@ -294,7 +294,11 @@
       mark(el, s.available ? null : "taken");
       el.setAttribute("aria-label", label(el));
     });
-    if (availCount) availCount.textContent = data.available;
+    if (availCount) {
+      // The page's own words for "N available", singular or plural.
+      var form = data.available === 1 ? availCount.dataset.one : availCount.dataset.other;
+      availCount.textContent = form ? form.replace("%(count)s", String(data.available)) : String(data.available);
+    }
     if (lost) note.textContent = map.dataset.lostMsg;
     render();
   }

@@ -23,14 +23,30 @@
     if (high <= 1) return root.dataset.etaSoon;
     return low + "–" + high + " " + root.dataset.etaMin;
   }
+  // The pre-queue: count down to the opening, then say the places are being
+  // drawn (never "opens in 0 s") and ask every 2 s until this fan has one.
+  var preQueue = !!root.querySelector(".q-prequeue");
   var countdown = root.querySelector(".countdown[data-seconds]");
+  var drawing = false;
+  function awaitDraw() {
+    if (drawing) return; drawing = true;
+    var line = root.querySelector(".q-opens");
+    if (line && line.dataset.openingText) { line.textContent = line.dataset.openingText; line.classList.add("q-drawing"); }
+    (function ask() {
+      fetch(statusUrl, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (m) { if (m && m.status !== "PRE_QUEUE") { apply(m); } else { setTimeout(ask, 2000); } })
+        .catch(function () { setTimeout(ask, 5000); });
+    })();
+  }
   if (countdown) {
     var end = Date.now() + 1000 * parseInt(countdown.dataset.seconds || "0", 10);
-    setInterval(function () {
+    var timer = setInterval(function () {
       var left = Math.max(0, Math.round((end - Date.now()) / 1000));
       countdown.textContent = fmt(left);
-      if (left === 0 && !countdown.dataset.done) { countdown.dataset.done = "1"; setTimeout(function () { location.reload(); }, 2500); }
+      if (left === 0) { clearInterval(timer); awaitDraw(); }
     }, 1000);
+  } else if (preQueue) {
+    awaitDraw();
   }
   var notifyButton = root.querySelector(".q-notify");
   if (notifyButton && "Notification" in window && Notification.permission === "default") {
@@ -53,6 +69,11 @@
   }
   function apply(m) {
     if (m.type === "queue.offered") { ourTurn(m.store_url); return; }
+    // The pre-queue page has no place to show: any news of a place means a reload.
+    if (preQueue && m.status && m.status !== "PRE_QUEUE") {
+      if (m.status === "ADMITTED" && m.store_url) { ourTurn(m.store_url); } else { location.reload(); }
+      return;
+    }
     if (m.status === "WAITING") {
       set("position", m.position); set("ahead", m.ahead); set("total", m.total_waiting);
       if (m.eta_range || m.paused) set("eta", etaText(m.eta_range, m.paused));

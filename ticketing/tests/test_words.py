@@ -33,6 +33,16 @@ def test_dates_are_written_as_each_language_writes_them(fan, small_event, langua
     assert written in fan.get("/events/demo-small/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("es", "mar 13 abr 2027 · 21:00"), ("ca", "dt. 13 abr. 2027 · 21:00"), ("en", "Tue 13 Apr 2027 · 21:00")],
+)
+def test_the_event_list_writes_short_dates_in_lower_case_where_the_language_does(fan, small_event, language, written):
+    starts = timezone.make_aware(dt.datetime(2027, 4, 13, 21, 0))
+    Event.objects.filter(pk=small_event.pk).update(starts_at=starts)
+    assert written in fan.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+
 def test_one_fan_in_the_pre_queue_is_singular(fan, future_event):
     fan.post("/events/future-show/queue/", HTTP_ACCEPT_LANGUAGE="en")
     html = fan.get("/events/future-show/queue/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
