@@ -62,6 +62,17 @@ def future_event(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _no_join_limits(settings):  # type: ignore[no-untyped-def]
+    """Tests join many fans from the test client's one address; the join
+    limits have their own tests (queueroom/tests/test_join_limits.py),
+    which set them."""
+    settings.JOIN_LIMIT_PER_ADDRESS = ""
+    settings.JOIN_LIMIT_PER_NETWORK = ""
+    settings.NEW_FAN_LIMIT_PER_ADDRESS = ""
+    settings.NEW_FAN_LIMIT_PER_NETWORK = ""
+
+
+@pytest.fixture(autouse=True)
 def _fresh_availability(settings):  # type: ignore[no-untyped-def]
     """Tests read availability and events right after changing them; the
     caches have their own tests."""

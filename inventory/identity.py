@@ -79,6 +79,8 @@ class FanRequest(HttpRequest):
     ApiRequest) instead of ignored at every use."""
 
     fan_id: str
+    # True when the request came without a fan cookie (a new identity).
+    fan_is_new: bool
 
 
 class FanIdentityMiddleware:
@@ -90,6 +92,7 @@ class FanIdentityMiddleware:
         is_new = not fan_id
         fan_request = cast(FanRequest, request)
         fan_request.fan_id = fan_id or new_fan_id()
+        fan_request.fan_is_new = is_new
         response = self.get_response(request)
         if is_new:
             set_fan_cookie(response, fan_request.fan_id)

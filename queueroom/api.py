@@ -13,7 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inventory.identity import FanRequest
-from queueroom import passes, selectors, services
+from queueroom import limits, passes, selectors, services
+from ticketing import clientip
 from ticketing.api import RequestError, json_body
 from ticketing.errors import domain_error_response, error_json
 from ticketing.inputs import shown
@@ -55,8 +56,11 @@ def join(request: FanRequest, slug: str) -> JsonResponse:
     code = body.get("code", "")
     if not isinstance(code, str) or len(code) > 40:
         return error_json("invalid_code", "code must be a string of at most 40 characters.")
+    now = time.time()
     try:
-        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=time.time())
+        if not limits.checked_upstream(request):
+            limits.check_join(clientip.from_request(request), new_fan=request.fan_is_new, now=now)
+        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=now)
     except services.QueueError as exc:
         return domain_error_response(exc)
     return status_response(request, s, status=201 if created else 200)

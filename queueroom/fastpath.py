@@ -27,7 +27,8 @@ from django.http import JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from inventory.identity import fan_id_from_scope, new_fan_id, set_fan_cookie
-from queueroom import selectors, services
+from queueroom import limits, selectors, services
+from ticketing import clientip
 from ticketing.edge import security_headers
 from ticketing.errors import domain_error_response
 
@@ -93,8 +94,14 @@ class QueueFastPath:
         fan_id = fan_id_from_scope(scope)
         new_fan = fan_id is None
         fan_id = fan_id or new_fan_id()
+        now = time.time()
+        refusal = await limits.acheck_join(clientip.from_scope(scope), new_fan=new_fan, now=now)
+        if refusal is not None:
+            await _send(scope, send, domain_error_response(refusal))
+            return True, replay
+        limits.mark_checked(scope)  # a fall-through to Django does not pay twice
         try:
-            result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=time.time())
+            result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=now)
         except services.QueueError as exc:
             return await _unavailable(scope, send, exc), replay
         if result is None:

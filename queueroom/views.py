@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from inventory.identity import FanRequest
 from inventory.models import Event
-from queueroom import api, selectors, services
+from queueroom import api, limits, selectors, services
 from queueroom.messages import FanStatus
 from queueroom.models import Lane
+from ticketing import clientip
 from ticketing.error_texts import fan_message
 
 
@@ -43,20 +44,25 @@ def unavailable(request: HttpRequest, event: Event, *, retry_after: int) -> Http
 def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
     now = time.time()
     error = ""
+    refused: services.QueueError | None = None
     if request.method == "POST":
         try:
+            limits.check_join(clientip.from_request(request), new_fan=request.fan_is_new, now=now)
             services.join(event=event, fan_id=request.fan_id, code=request.POST.get("code", "")[:40], now=now)
         except services.QueueError as exc:
             if exc.code == services.UNAVAILABLE:
                 raise
             error = fan_message(exc)
+            refused = exc
         else:
             return redirect("queueroom:waiting_room", slug=event.slug)
     token = services.find_place(event=event, fan_id=request.fan_id)
     status = _status_of(token, request.fan_id, now)
     context = {**_page_context(event, token, status, now), "error": error}
-    response = render(request, "queueroom/waiting_room.html", context)
+    response = render(request, "queueroom/waiting_room.html", context, status=refused.status if refused else 200)
     response["Cache-Control"] = "no-store"
+    if refused is not None and refused.retry_after:
+        response["Retry-After"] = str(refused.retry_after)
     if status and status.store_pass:
         api.set_pass_cookie(response, status)
     return response

@@ -337,3 +337,18 @@ STRIPE_MAX_RETRIES = envint("STRIPE_MAX_RETRIES", 1, minimum=0)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = envint("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "tickets@localhost")
+
+# --- Client addresses and abuse limits (docs/security.md, "Limits") -----------
+# Reverse proxies whose X-Forwarded-For is believed (CIDR networks), and how
+# many of them stand in a row in front of us. Empty: the peer's address is the
+# client's and X-Forwarded-For is ignored (ticketing.clientip).
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", [])
+TRUSTED_PROXY_HOPS = envint("TRUSTED_PROXY_HOPS", 1, minimum=0)
+# Token buckets ("burst/per-minute"): queue joins per client address and per
+# network (IPv4 /24, IPv6 /64), and the joins that make a new fan identity
+# (no fan cookie yet) on top. Generous per address: a mobile carrier's NAT or
+# a venue's Wi-Fi puts many real fans behind one address. Empty: no limit.
+JOIN_LIMIT_PER_ADDRESS = envstr("JOIN_LIMIT_PER_ADDRESS", "30/60")
+JOIN_LIMIT_PER_NETWORK = envstr("JOIN_LIMIT_PER_NETWORK", "300/600")
+NEW_FAN_LIMIT_PER_ADDRESS = envstr("NEW_FAN_LIMIT_PER_ADDRESS", "10/20")
+NEW_FAN_LIMIT_PER_NETWORK = envstr("NEW_FAN_LIMIT_PER_NETWORK", "100/200")

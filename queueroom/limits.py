@@ -1,0 +1,114 @@
+"""How often one client may join a queue (docs/security.md, "Limits").
+
+Two token buckets per join, one per client address and one per network
+(IPv4 /24, IPv6 /64), and two more when the join makes a new fan identity
+(no fan cookie yet): a script that drops its cookie to get a new place and
+a new ticket cap pays from a smaller bucket. All four are taken in one
+Redis round trip, before the join touches the queue; an over-limit join
+takes no place.
+
+Joins are refused with ``rate_limited`` (429 + Retry-After). If Redis cannot
+answer, the join goes ahead unlimited: the join itself then answers 503, and
+a limiter must never be what stops a sale.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from queueroom.services.errors import QueueError
+from ticketing import clientip, limiters
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _buckets() -> dict[str, limiters.TokenBucket | None]:
+    return {
+        "join:a": limiters.TokenBucket.parse(settings.JOIN_LIMIT_PER_ADDRESS),
+        "join:n": limiters.TokenBucket.parse(settings.JOIN_LIMIT_PER_NETWORK),
+        "fan:a": limiters.TokenBucket.parse(settings.NEW_FAN_LIMIT_PER_ADDRESS),
+        "fan:n": limiters.TokenBucket.parse(settings.NEW_FAN_LIMIT_PER_NETWORK),
+    }
+
+
+def _reset(**kwargs: Any) -> None:
+    if kwargs.get("setting") in (None, *_SETTINGS):
+        _buckets.cache_clear()
+
+
+_SETTINGS = (
+    "JOIN_LIMIT_PER_ADDRESS",
+    "JOIN_LIMIT_PER_NETWORK",
+    "NEW_FAN_LIMIT_PER_ADDRESS",
+    "NEW_FAN_LIMIT_PER_NETWORK",
+)
+setting_changed.connect(_reset, dispatch_uid="queueroom.limits.reset")
+
+
+def join_calls(address: str, *, new_fan: bool) -> list[tuple[limiters.TokenBucket, str]]:
+    """The buckets one join takes a token from, with their keys."""
+    network = clientip.subnet_of(address)
+    wanted = [("join:a", address), ("join:n", network)]
+    if new_fan:
+        wanted += [("fan:a", address), ("fan:n", network)]
+    buckets = _buckets()
+    return [(bucket, limiters.key(name, who)) for name, who in wanted if (bucket := buckets[name]) is not None]
+
+
+_CHECKED = "queueroom.join_limited"
+
+
+def mark_checked(scope: dict[str, Any]) -> None:
+    """The fast path took this join's tokens already (it may still hand the
+    join to Django, which must not take them again)."""
+    scope[_CHECKED] = True
+
+
+def checked_upstream(request: object) -> bool:
+    scope = getattr(request, "scope", None)
+    return bool(scope and scope.get(_CHECKED))
+
+
+def _verdict(decisions: list[limiters.Decision]) -> QueueError | None:
+    refused = [d for d in decisions if not d.allowed]
+    if not refused:
+        return None
+    wait = max(d.retry_after_header for d in refused)
+    return QueueError(
+        "Too many joins from your network in a short time; try again in a moment.",
+        code="rate_limited",
+        retry_after=wait,
+    )
+
+
+def check_join(address: str, *, new_fan: bool, now: float) -> None:
+    """Take this join's tokens; raise QueueError ``rate_limited`` when any bucket is empty."""
+    calls = join_calls(address, new_fan=new_fan)
+    try:
+        decisions = limiters.take_many(calls, now=now)
+    except redis.RedisError as exc:
+        log.warning("join limits skipped: redis %s", type(exc).__name__)
+        return
+    refusal = _verdict(decisions)
+    if refusal is not None:
+        raise refusal
+
+
+async def acheck_join(address: str, *, new_fan: bool, now: float) -> QueueError | None:
+    """check_join for the event loop: the refusal, or None."""
+    calls = join_calls(address, new_fan=new_fan)
+    if not calls:
+        return None
+    try:
+        decisions = await limiters.atake_many(calls, now=now)
+    except redis.RedisError as exc:
+        log.warning("join limits skipped: redis %s", type(exc).__name__)
+        return None
+    return _verdict(decisions)

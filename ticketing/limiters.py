@@ -1,0 +1,173 @@
+"""Rate limits kept in Redis, each one Lua script on one key (atomic, and any
+Redis Cluster node can run it: the scripts touch only the key they are given).
+
+- ``TokenBucket``: bursts up to a capacity, then a steady refill. For what a
+  client may do often but not endlessly (queue joins, new fan identities).
+- ``SlidingLog``: exactly how many events in the last window, for abuse
+  detection (a client flagged once it passes a count).
+
+The caller passes the time, so tests control it; in production it is the
+caller's clock (one machine, or hosts kept in step by NTP). Each limit has a
+sync and an asyncio form (the queue's raw-ASGI fast path runs on the event
+loop). Which limit guards which endpoint, with which numbers: docs/security.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+LUA = Path(__file__).resolve().parent / "lua"
+# Read at import: a process without its scripts does not start.
+_SOURCES = {name: (LUA / f"{name}.lua").read_text(encoding="utf-8") for name in ("token_bucket", "sliding_log")}
+
+
+def _options() -> dict[str, Any]:
+    # The same bounded waits as every Redis client of the project.
+    return {
+        "decode_responses": True,
+        "max_connections": 64,
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_keepalive": True,
+    }
+
+
+@cache
+def _sync() -> tuple[redis.Redis, dict[str, Any]]:
+    c = redis.Redis.from_url(settings.REDIS_URL, **_options())
+    return c, {name: c.register_script(src) for name, src in _SOURCES.items()}
+
+
+_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aredis.Redis, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _for_loop() -> tuple[aredis.Redis, dict[str, Any]]:
+    loop = asyncio.get_running_loop()
+    found = _async.get(loop)
+    if found is None:
+        c = aredis.Redis.from_url(settings.REDIS_URL, **_options())
+        found = (c, {name: c.register_script(src) for name, src in _SOURCES.items()})
+        _async[loop] = found
+    return found
+
+
+def _reset(**kwargs: Any) -> None:
+    if kwargs.get("setting") in (None, "REDIS_URL", "REDIS_CONNECT_TIMEOUT", "REDIS_SOCKET_TIMEOUT"):
+        _sync.cache_clear()
+        _async.clear()
+
+
+setting_changed.connect(_reset, dispatch_uid="ticketing.limiters.reset")
+
+
+def key(*parts: str) -> str:
+    """A limiter key under the project's Redis prefix."""
+    return ":".join((settings.REDIS_KEY_PREFIX, "lim", *parts))
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: float  # seconds until it would be allowed (0 when allowed)
+    remaining: float  # tokens left, or events left in the window
+
+    @property
+    def retry_after_header(self) -> int:
+        """Whole seconds for a Retry-After header (at least 1)."""
+        return max(1, int(-(-self.retry_after // 1)))
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """``capacity`` tokens, refilled at ``per_minute``; one call takes ``cost``."""
+
+    capacity: int
+    per_minute: float
+
+    @classmethod
+    def parse(cls, text: str) -> TokenBucket | None:
+        """From a setting "burst/per-minute" ("30/60"); None when empty."""
+        if not text:
+            return None
+        try:
+            burst, rate = text.split("/")
+            bucket = cls(capacity=int(burst), per_minute=float(rate))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"A token bucket is 'burst/per-minute', not {text!r}") from exc
+        if bucket.capacity < 1 or bucket.per_minute <= 0:
+            raise ImproperlyConfigured(f"A token bucket needs burst >= 1 and a rate > 0, not {text!r}")
+        return bucket
+
+    def args(self, now: float, cost: int = 1) -> list[Any]:
+        return [self.capacity, self.per_minute / 60.0, repr(now), cost]
+
+    def decide(self, reply: list[Any]) -> Decision:
+        allowed, wait, left = reply
+        return Decision(allowed=int(allowed) == 1, retry_after=float(wait or 0), remaining=float(left))
+
+    def take(self, bucket_key: str, *, now: float, cost: int = 1, pipe: Any = None) -> Decision | None:
+        """Take ``cost`` tokens (sync). With ``pipe``, queue the call on the
+        pipeline and return None: read the replies with ``decide``."""
+        _, scripts = _sync()
+        if pipe is not None:
+            scripts["token_bucket"](keys=[bucket_key], args=self.args(now, cost), client=pipe)
+            return None
+        return self.decide(scripts["token_bucket"](keys=[bucket_key], args=self.args(now, cost)))
+
+
+@dataclass(frozen=True)
+class SlidingLog:
+    """At most ``limit`` events in any ``window`` seconds."""
+
+    limit: int
+    window: float
+
+    def record(self, log_key: str, *, now: float, member: str) -> Decision:
+        """Record one event (``member`` must be unique per event)."""
+        _, scripts = _sync()
+        allowed, count, oldest = scripts["sliding_log"](
+            keys=[log_key], args=[repr(self.window), self.limit, repr(now), member]
+        )
+        retry = 0.0 if int(allowed) else max(0.0, float(oldest) + self.window - now)
+        return Decision(allowed=int(allowed) == 1, retry_after=retry, remaining=float(self.limit - int(count)))
+
+
+def sync_pipeline() -> Any:
+    """A non-transactional pipeline on the limiters' client (one round trip
+    for several limits; each script is atomic on its own key)."""
+    c, _ = _sync()
+    return c.pipeline(transaction=False)
+
+
+async def atake_many(calls: list[tuple[TokenBucket, str]], *, now: float) -> list[Decision]:
+    """Take one token from each (bucket, key) in one round trip (asyncio)."""
+    c, scripts = _for_loop()
+    pipe = c.pipeline(transaction=False)
+    for bucket, bucket_key in calls:
+        await scripts["token_bucket"](keys=[bucket_key], args=bucket.args(now), client=pipe)
+    replies = await pipe.execute()
+    return [bucket.decide(reply) for (bucket, _), reply in zip(calls, replies, strict=True)]
+
+
+def take_many(calls: list[tuple[TokenBucket, str]], *, now: float) -> list[Decision]:
+    """Take one token from each (bucket, key) in one round trip."""
+    if not calls:
+        return []
+    pipe = sync_pipeline()
+    for bucket, bucket_key in calls:
+        bucket.take(bucket_key, now=now, pipe=pipe)
+    replies = pipe.execute()
+    return [bucket.decide(reply) for (bucket, _), reply in zip(calls, replies, strict=True)]
