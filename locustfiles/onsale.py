@@ -13,6 +13,7 @@ in the admin to push more load into the store. Thresholds as in fan_journey.py.
 from __future__ import annotations
 
 import os
+import random
 import time
 
 from locust import HttpUser, between, task
@@ -20,6 +21,13 @@ from locust import HttpUser, between, task
 from locustfiles.fan_journey import enforce_thresholds  # noqa: F401 - registers the pass/fail check
 
 EVENT = os.environ.get("LOCUST_EVENT", "")
+
+
+def fan_address() -> str:
+    """A random address in 100.64.0.0/10 (shared address space: never a real client's)."""
+    n = random.getrandbits(22)
+    return f"100.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+
 MAX_WAIT_SECONDS = float(os.environ.get("LOCUST_MAX_QUEUE_WAIT", "600"))
 
 
@@ -27,6 +35,10 @@ class OnSaleFan(HttpUser):
     wait_time = between(1, 2)
 
     def on_start(self) -> None:
+        # Each simulated fan comes from its own address, as real fans do; the
+        # server believes the header only from a trusted proxy (make run
+        # trusts loopback, docs/loadtest.md).
+        self.client.headers["X-Forwarded-For"] = fan_address()
         self.slug = EVENT or self._first_on_sale()
         self.section = None
         if self.slug:

@@ -292,6 +292,10 @@ def stack_env() -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
     # Plain http on this machine: no secure-only cookies, HSTS or https redirect.
     env.setdefault("ENVIRONMENT", "development")
+    # On this machine the load generator stands in for a proxy: Locust gives
+    # each simulated fan its own X-Forwarded-For address, so the per-address
+    # join limits see many fans, not one (docs/loadtest.md). Only loopback.
+    env.setdefault("TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
     env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
