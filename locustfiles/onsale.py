@@ -28,6 +28,7 @@ def fan_address() -> str:
     n = random.getrandbits(22)
     return f"100.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
 
+
 MAX_WAIT_SECONDS = float(os.environ.get("LOCUST_MAX_QUEUE_WAIT", "600"))
 
 

@@ -68,16 +68,23 @@ def join(request: FanRequest, slug: str) -> JsonResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
-def place(request: FanRequest, token: str) -> JsonResponse:
+def place(request: FanRequest, token: str) -> HttpResponse:
     fan_id = request.fan_id
+    now = time.time()
+    if request.method == "GET" and (early := limits.early_poll(token, now=now)) is not None:
+        return HttpResponse(early, content_type="application/json", headers={"Cache-Control": "no-store"})
     try:
         if request.method == "DELETE":
-            s = services.leave(token=token, fan_id=fan_id, now=time.time())
+            limits.forget_poll(token)
+            s = services.leave(token=token, fan_id=fan_id, now=now)
         else:
-            s = services.status(token=token, fan_id=fan_id, now=time.time())
+            s = services.status(token=token, fan_id=fan_id, now=now)
     except services.QueueError as exc:
         return domain_error_response(exc)
-    return status_response(request, s)
+    response = status_response(request, s)
+    if request.method == "GET":
+        limits.remember_poll(token, response.content, status=s.status, poll_after=s.poll_after_seconds, now=now)
+    return response
 
 
 @csrf_exempt

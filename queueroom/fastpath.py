@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from inventory.identity import fan_id_from_scope, new_fan_id, set_fan_cookie
@@ -39,6 +39,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 JOIN = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/$")
 PLACE = re.compile(r"^/api/v1/queue/(?P<token>[\w.\-]+)/$")
 _MAX_BODY = 4096
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _host_ok(scope: Scope) -> bool:
@@ -115,14 +116,21 @@ class QueueFastPath:
         return True, replay
 
     async def _place(self, scope: Scope, send: Send, token: str) -> bool:
+        now = time.time()
+        early = limits.early_poll(token, now=now)
+        if early is not None:
+            await _send(scope, send, HttpResponse(early, content_type="application/json", headers=_NO_STORE))
+            return True
         try:
-            status = await services.astatus(token=token, now=time.time())
+            status = await services.astatus(token=token, now=now)
         except services.QueueError as exc:
             return await _unavailable(scope, send, exc)
         if status is None:
             return False
-        response = JsonResponse(status.as_dict())
-        response["Cache-Control"] = "no-store"
+        response = JsonResponse(status.as_dict(), headers=_NO_STORE)
+        limits.remember_poll(
+            token, response.content, status=status.status, poll_after=status.poll_after_seconds, now=now
+        )
         await _send(scope, send, response)
         return True
 
@@ -137,7 +145,7 @@ async def _unavailable(scope: Scope, send: Send, exc: services.QueueError) -> bo
     return True
 
 
-async def _send(scope: Scope, send: Send, response: JsonResponse) -> None:
+async def _send(scope: Scope, send: Send, response: HttpResponse) -> None:
     headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in response.items()]
     headers.append((b"Content-Length", str(len(response.content)).encode()))
     headers.extend(security_headers(scope))

@@ -24,6 +24,7 @@ from django.core.signals import setting_changed
 
 from queueroom.services.errors import QueueError
 from ticketing import clientip, limiters
+from ticketing.memo import Memo
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +113,31 @@ async def acheck_join(address: str, *, new_fan: bool, now: float) -> QueueError 
         log.warning("join limits skipped: redis %s", type(exc).__name__)
         return None
     return _verdict(decisions)
+
+
+# --- Polling faster than told ----------------------------------------------------
+# A waiting fan's answer says when to ask again (poll_after_seconds). A client
+# that asks sooner (a refresh storm, a script) gets the answer it had, from
+# this process's memory: no Redis, no work. Only waiting and pre-queue answers
+# are kept; offers and passes are always fresh. Per process and bounded, so a
+# client spreading its polls over processes costs at most one answer each.
+_POLLS: Memo[str, tuple[float, bytes]] = Memo("queueroom.early_polls", maxsize=100_000, ttl=20.0)
+
+
+def early_poll(token: str, *, now: float) -> bytes | None:
+    """The JSON body last sent for ``token``, if it was asked again before its
+    poll_after_seconds ran out; else None (answer normally)."""
+    found = _POLLS.get(token, now=now)
+    if found is None or now >= found[0]:
+        return None
+    return found[1]
+
+
+def remember_poll(token: str, body: bytes, *, status: str, poll_after: int, now: float) -> None:
+    if status in ("WAITING", "PRE_QUEUE") and poll_after > 0:
+        _POLLS.set(token, (now + poll_after, body), now=now)
+
+
+def forget_poll(token: str) -> None:
+    """The place changed at the fan's own request (left): answer fresh."""
+    _POLLS.discard(token)

@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 
-from queueroom import keys, selectors, services
+from queueroom import keys, limits, selectors, services
 from queueroom.management.commands.run_admitter import Command as Admitter
 from queueroom.models import Lane, PresaleCode
 from ticketing.tests.redis_outage import HANG, PrivateRedis, bounded, redis_at
@@ -58,6 +58,10 @@ def test_queue_api_answers_503_while_redis_hangs_and_recovers_by_itself(
     try:
         _unavailable(bounded(lambda: second_fan.post(join_url, content_type="application/json")))
         _unavailable(bounded(lambda: second_fan.post(join_url, {"code": "LUX"}, content_type="application/json")))
+        # Asked again before poll_after_seconds: the kept answer, no Redis needed.
+        early = bounded(lambda: fan.get(place_url))
+        assert early.status_code == 200 and early.json()["position"] == before["position"]
+        limits.forget_poll(token)
         _unavailable(bounded(lambda: fan.get(place_url)))
         _unavailable(bounded(lambda: fan.post(f"{place_url}heartbeat/")))
         _unavailable(bounded(lambda: fan.get(f"/api/v1/events/{small_event.slug}/queue/state/")))
