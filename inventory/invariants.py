@@ -58,9 +58,9 @@ CHECKS = (
     ),
     Check(
         "live_line_of_ended_order",
-        "an EXPIRED, CANCELLED or FAILED order still has live lines",
+        "an EXPIRED, CANCELLED, FAILED or REFUNDED order still has live lines",
         """SELECT o.id, o.status FROM inventory_order o
-           WHERE o.status IN ('EXPIRED', 'CANCELLED', 'FAILED')
+           WHERE o.status IN ('EXPIRED', 'CANCELLED', 'FAILED', 'REFUNDED')
              AND (%(event)s::bigint IS NULL OR o.event_id = %(event)s::bigint)
              AND EXISTS (SELECT 1 FROM inventory_orderitem oi WHERE oi.order_id = o.id AND oi.is_live)""",
     ),

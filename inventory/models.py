@@ -189,6 +189,9 @@ class OrderStatus(models.TextChoices):
     EXPIRED = "EXPIRED", _("Expired")
     CANCELLED = "CANCELLED", _("Cancelled")
     FAILED = "FAILED", _("Failed")
+    # Paid, then refunded as a whole (a promoter, from the admin): its seats
+    # went back on sale; the payments app voided its tickets.
+    REFUNDED = "REFUNDED", _("Refunded")
 
 
 LIVE_ORDER_STATUSES = (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING, OrderStatus.PAID)

@@ -14,11 +14,18 @@ class CheckoutNotStarted(PaymentError):
     code = "checkout_not_started"
 
 
+class RefundRefused(PaymentError):
+    """This order cannot be refunded (not paid, or its records disagree)."""
+
+    code = "refund_refused"
+
+
 __all__ = [
     "CardDeclined",
     "CheckoutNotStarted",
     "PaymentError",
     "ProviderError",
     "ProviderUnavailable",
+    "RefundRefused",
     "WebhookRejected",
 ]

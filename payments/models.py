@@ -41,11 +41,16 @@ class Payment(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
     refund_reason = models.CharField(max_length=300, blank=True)
+    # When the confirmation e-mail went out: a redelivered e-mail task finds
+    # it set and sends nothing (payments.notifications).
+    tickets_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+        # Refunding a sale from the admin needs this, not just staff status.
+        permissions = [("refund_payment", "Can refund a paid order")]
         constraints = [
             models.UniqueConstraint(fields=["order", "attempt"], name="payment_attempt_unique"),
             models.UniqueConstraint(
@@ -82,15 +87,29 @@ def new_ticket_code() -> str:
 
 
 class Ticket(models.Model):
-    """One per seat or place of a paid order."""
+    """One per seat or place of a paid order.
+
+    A refund voids the order's tickets (``voided_at``) and puts the seats back
+    on sale, so a seat can have several tickets over time, but only one that
+    is not void (partial unique index)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
-    item = models.OneToOneField(InventoryItem, on_delete=models.PROTECT, related_name="ticket")
+    item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="tickets")
     code = models.CharField(max_length=32, unique=True, default=new_ticket_code, editable=False)
     issued_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["item_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(voided_at__isnull=True), name="ticket_one_valid_per_item"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Ticket {self.code[:6]}…"
+        return f"Ticket {self.code[:6]}…" + (" (void)" if self.is_void else "")
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None

@@ -182,12 +182,16 @@ def settle(*, intent_id: str) -> Payment | None:
     """Bring our records in line with the PSP's view of one intent (webhooks,
     reconciliation). Idempotent: a duplicate, late or early call changes
     nothing more. Returns the payment, or None when the intent is not ours."""
-    intent = get_provider().retrieve(intent_id=intent_id)
+    return settle_intent(get_provider().retrieve(intent_id=intent_id))
+
+
+def settle_intent(intent: Intent) -> Payment | None:
+    """``settle`` for an intent just read from the PSP (reconciliation reads it itself)."""
     payment = Payment.objects.filter(
         Q(intent_id=intent.id) | Q(pk=_int(intent.metadata.get("payment_id")), intent_id__isnull=True)
     ).first()
     if payment is None:
-        log.warning("settle: intent %s is not one of ours", intent_id)
+        log.warning("settle: intent %s is not one of ours", intent.id)
         return None
     if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         return payment
@@ -215,7 +219,7 @@ def _honour(payment: Payment, intent: Intent) -> Order:
             if won:
                 order = holds.sell_order(order_id=payment.order_id, now=now)
                 _issue_tickets(order)
-                transaction.on_commit(lambda: notifications.send_tickets(payment_id=payment.pk))
+                transaction.on_commit(lambda: notifications.queue_tickets(payment_id=payment.pk), robust=True)
     except holds.InvalidTransition as exc:
         _refund(payment, intent, reason=f"seats gone: {exc.detail}")
     except IntegrityError:

@@ -22,7 +22,8 @@ def tickets(request: FanRequest, order_id: str) -> HttpResponse:
         {
             "order": order,
             "event": order.event,
-            "tickets": [{"ticket": t, "qr": selectors.qr_data_uri(t.code)} for t in tickets],
+            # A void ticket (refunded) gets no QR code: nothing to scan at the door.
+            "tickets": [{"ticket": t, "qr": "" if t.is_void else selectors.qr_data_uri(t.code)} for t in tickets],
         },
     )
     response["Cache-Control"] = "private, no-store"

@@ -655,6 +655,8 @@ def cmd_run() -> int:
             "INFO",
             "-c",
             env.get("CELERY_CONCURRENCY", "2"),
+            "-Q",
+            "celery,payments",  # the default queue and the payment work (CELERY_TASK_ROUTES)
         ],
     )
     # The waiting room's admitter: one tick per second, leader-elected (queueroom).

@@ -93,6 +93,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "code_used_up": 409,
     "idempotency_key_reused": 422,
     "checkout_not_started": 409,
+    "refund_refused": 409,
     # payments
     "card_declined": 402,
     "payment_failed": 502,

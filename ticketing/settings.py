@@ -184,6 +184,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(envint("INVENTORY_SWEEP_SECONDS", 5, minimum=1)),
         "options": {"expires": 10},
     },
+    # Missed webhooks: PENDING payments settled from the PSP's state (docs/payments.md).
+    "payments-reconcile": {
+        "task": "payments.reconcile",
+        "schedule": float(envint("PAYMENTS_RECONCILE_SECONDS", 60, minimum=5)),
+        "options": {"expires": 60},
+    },
     # Proof that background work flows (beat → broker → a worker); /readyz reports its age.
     "ticketing-heartbeat": {
         "task": "ticketing.heartbeat",
@@ -191,6 +197,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 10},
     },
 }
+
+# Payment work (PSP calls, the tickets e-mail) has its own queue and workers.
+CELERY_TASK_ROUTES = {"payments.*": {"queue": "payments"}}
 
 # --- Auth, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -335,7 +344,15 @@ STRIPE_TIMEOUT_SECONDS = envfloat("STRIPE_TIMEOUT_SECONDS", 5.0)
 STRIPE_MAX_RETRIES = envint("STRIPE_MAX_RETRIES", 1, minimum=0)
 # A webhook signed longer ago than this is refused (Stripe's own default).
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = envint("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+# Reconciliation (payments.reconcile) reads back from the PSP the payments
+# still PENDING this long after their checkout began (a webhook normally
+# settles them within seconds).
+PAYMENTS_RECONCILE_AFTER_SECONDS = envint("PAYMENTS_RECONCILE_AFTER_SECONDS", 300, minimum=0)
+# At most this many of them per run (one PSP call each), the longest unchecked first.
+PAYMENTS_RECONCILE_BATCH = envint("PAYMENTS_RECONCILE_BATCH", 100, minimum=1)
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Every SMTP call gives up after this many seconds (the e-mail task retries).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "tickets@localhost")
 
 # --- Client addresses and abuse limits (docs/security.md, "Limits") -----------

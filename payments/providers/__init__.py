@@ -11,6 +11,7 @@ from __future__ import annotations
 from payments.providers.base import (
     CardDeclined,
     Intent,
+    IntentPage,
     IntentStatus,
     PaymentProvider,
     ProviderError,
@@ -23,6 +24,7 @@ from payments.providers.stripe import StripeProvider, get_provider
 __all__ = [
     "CardDeclined",
     "Intent",
+    "IntentPage",
     "IntentStatus",
     "PaymentProvider",
     "ProviderError",

@@ -33,6 +33,19 @@ class Intent:
     metadata: dict[str, str] = field(default_factory=dict)
     # The provider's reason for the last failed attempt, if any (English).
     last_error: str = ""
+    # How much of it went back (smallest unit); said by ``list_intents``,
+    # which reads each intent's charge (0 elsewhere).
+    amount_refunded: int = 0
+    created: int = 0  # Unix time
+
+
+@dataclass(frozen=True)
+class IntentPage:
+    """One page of ``list_intents``; ``has_more``: ask again with
+    ``starting_after`` set to the last intent's id."""
+
+    intents: list[Intent]
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,11 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, intent_id: str, reason: str) -> str:
         """Refund the whole intent; returns the refund's id."""
+        ...
+
+    def list_intents(self, *, starting_after: str | None = None, limit: int = 100) -> IntentPage:
+        """One page of every intent of the account, with ``amount_refunded``
+        (for the payments check; one PSP call per page)."""
         ...
 
     def verify_webhook(self, *, payload: bytes, signature: str | None) -> WebhookEvent:

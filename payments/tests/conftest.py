@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,26 @@ def _psp(settings, localstripe_url):  # type: ignore[no-untyped-def]
     settings.STRIPE_API_BASE = localstripe_url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
     settings.STORE_ACCESS_CHECK = ""
+
+
+@pytest.fixture
+def fresh_psp(localstripe_url: str) -> None:
+    """An empty localstripe: this worker's earlier tests left intents there
+    (their database rows were rolled back), which checks of the PSP's whole
+    list would see as strangers."""
+    request = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")  # noqa: S310 - our own server
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks queued with .delay() run at once, in this process (errors raised)."""
+    from ticketing.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -39,3 +39,19 @@ def event_payload(intent_id: str, event_id: str = "evt_test_1", kind: str = "pay
         "data": {"object": {"id": intent_id, "object": "payment_intent"}},
     }
     return json.dumps(body).encode()
+
+
+def hold_seats(client: Any, seat_ids: list[int]) -> Order:
+    response = client.post(HOLDS, data=json.dumps({"seat_ids": seat_ids}), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return Order.objects.get(pk=response.json()["order_id"])
+
+
+def pay_order(client: Any, order: Order, email: str = "fan@example.com", card: str = "pm_card_visa") -> Order:
+    """Checkout and pay ``order`` through the API; the order, refreshed."""
+    response = post_json(client, f"/api/v1/orders/{order.pk}/checkout/", {"email": email})
+    assert response.status_code == 200, response.content
+    response = post_json(client, f"/api/v1/orders/{order.pk}/pay/", {"payment_method": card})
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    return order

@@ -22,7 +22,7 @@ def pay_url(order):  # type: ignore[no-untyped-def]
 
 
 def test_checkout_then_card_pays_the_order_with_one_ticket_per_seat(
-    fan, small_event, django_capture_on_commit_callbacks
+    fan, small_event, django_capture_on_commit_callbacks, celery_eager
 ):
     order = hold(fan, 2)
 

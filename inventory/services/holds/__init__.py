@@ -1,7 +1,8 @@
 """Seat holds and the order lifecycle: claim, release, checkout, sale, expiry.
 
 Seat states: AVAILABLE → SOFT_LOCKED (cart) → HARD_LOCKED (paying) → SOLD.
-Order states: HELD → PAYMENT_PENDING → PAID, or → CANCELLED / EXPIRED / FAILED.
+Order states: HELD → PAYMENT_PENDING → PAID (→ REFUNDED), or → CANCELLED /
+EXPIRED / FAILED.
 Every service owns its transaction and follows the protocol of
 ``inventory.services.locking`` (docs/locking.md). Every error leaves the
 database as it was.
@@ -16,6 +17,7 @@ Where things are:
 - ``claims``: what both share (the fan's lock and cap, the claim, the order);
 - ``lifecycle``: release, expiry, checkout, sale, and the payments app's
   entry point ``release_after_payment_cancelled`` (see ``inventory.hooks``);
+- ``refunds``: ``refund_order``, the inventory half of a refunded sale;
 - ``sweeper``: ``sweep_expired``, freeing expired locks in batches;
 - ``validation``: the request's input; ``errors``: why a request is refused;
 - ``sql``: every statement; ``records``: their row types; ``audit``: the
@@ -37,6 +39,7 @@ from inventory.services.holds.errors import (
 )
 from inventory.services.holds.lifecycle import (
     DONE_ORDER_STATUSES,
+    ENDED_ORDER_STATUSES,
     MAX_ATTEMPTS,
     OPEN_ORDER_STATUSES,
     SYSTEM,
@@ -47,11 +50,13 @@ from inventory.services.holds.lifecycle import (
     sell_order,
     start_checkout,
 )
+from inventory.services.holds.refunds import refund_order
 from inventory.services.holds.results import HeldItem, Hold, IdempotencyKey
 from inventory.services.holds.sweeper import sweep_expired
 
 __all__ = [
     "DONE_ORDER_STATUSES",
+    "ENDED_ORDER_STATUSES",
     "MAX_ATTEMPTS",
     "OPEN_ORDER_STATUSES",
     "SYSTEM",
@@ -70,6 +75,7 @@ __all__ = [
     "expire_order",
     "hold_best_available",
     "hold_seats",
+    "refund_order",
     "release_after_payment_cancelled",
     "release_order",
     "return_to_hold",

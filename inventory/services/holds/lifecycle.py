@@ -1,8 +1,9 @@
 """The order lifecycle after the hold: release, expiry, checkout, sale.
 
-Order states: HELD → PAYMENT_PENDING → PAID, or → CANCELLED / EXPIRED / FAILED.
-Every ending goes through one step, ``end_orders`` (the sweeper and the
-takeover of expired locks use it too).
+Order states: HELD → PAYMENT_PENDING → PAID (→ REFUNDED, see ``refunds``), or
+→ CANCELLED / EXPIRED / FAILED. Every ending goes through one step,
+``end_orders`` (the sweeper, the takeover of expired locks and refunds use it
+too).
 
 Orders with a payment in flight. Releasing a PAYMENT_PENDING order could
 leave a fan charged without tickets, so ``release_order`` (the fan's
@@ -34,6 +35,9 @@ SYSTEM = "system"
 MAX_ATTEMPTS = 3
 OPEN_ORDER_STATUSES = (OrderStatus.HELD, OrderStatus.PAYMENT_PENDING)
 DONE_ORDER_STATUSES = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED)
+# Orders with nothing left to release: the ends above, and a refunded sale
+# (``refunds.refund_order``; never a release's final status).
+ENDED_ORDER_STATUSES = (*DONE_ORDER_STATUSES, OrderStatus.REFUNDED)
 
 
 def get_order(order_id: object, owner: str | None) -> Order:
@@ -163,7 +167,7 @@ def release_order(
     _check_final_status(final_status)
     for _ in range(MAX_ATTEMPTS):
         order = get_order(order_id, owner)
-        if order.status in DONE_ORDER_STATUSES:
+        if order.status in ENDED_ORDER_STATUSES:
             return order
         if order.status == OrderStatus.PAID:
             raise InvalidTransition("This order is paid; ask for a refund instead.")
@@ -197,7 +201,7 @@ def release_after_payment_cancelled(
     _check_final_status(final_status)
     for _ in range(MAX_ATTEMPTS):
         order = get_order(order_id, None)
-        if order.status in DONE_ORDER_STATUSES:
+        if order.status in ENDED_ORDER_STATUSES:
             return order
         if order.status != OrderStatus.PAYMENT_PENDING:
             raise InvalidTransition(f"An order in {order.status} has no payment to cancel.")

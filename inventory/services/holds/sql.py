@@ -342,3 +342,17 @@ SWEEP_BATCH = f"""
     FROM batch WHERE i.id = batch.id
     RETURNING i.id, batch.status, batch.order_id, i.event_id
 """  # noqa: S608 - fixed fragments
+
+# A refunded sale: the order's sold items back on sale, cleared of buyer and
+# order, locked in id order. Rows: records.ItemChange.
+FREE_SOLD_ITEMS = f"""
+    WITH target AS (
+        SELECT id, status, order_id FROM inventory_item
+        WHERE order_id = %(order)s AND status = {_SOLD}
+        ORDER BY id
+        FOR UPDATE
+    )
+    {_FREE_ITEMS}, sold_to = NULL, sold_at = NULL
+    FROM target WHERE i.id = target.id
+    RETURNING i.id, target.status, target.order_id, i.event_id
+"""  # noqa: S608 - fixed fragments
