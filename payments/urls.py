@@ -12,4 +12,5 @@ urlpatterns = [
 api_urlpatterns = [
     path("orders/<str:order_id>/checkout/", api.checkout, name="api_checkout"),
     path("orders/<str:order_id>/pay/", api.pay, name="api_pay"),
+    path("orders/<str:order_id>/settle/", api.settle, name="api_settle"),
 ]

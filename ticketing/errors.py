@@ -95,6 +95,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "checkout_not_started": 409,
     # payments
     "card_declined": 402,
+    "authentication_failed": 402,
     "payment_failed": 502,
     "invalid_signature": 400,
     # load

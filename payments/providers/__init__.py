@@ -9,6 +9,7 @@ raise leaves the adapter as a ``ProviderError`` subclass (``CardDeclined``,
 from __future__ import annotations
 
 from payments.providers.base import (
+    AuthenticationFailed,
     CardDeclined,
     Intent,
     IntentStatus,
@@ -21,6 +22,7 @@ from payments.providers.base import (
 from payments.providers.stripe import StripeProvider, get_provider
 
 __all__ = [
+    "AuthenticationFailed",
     "CardDeclined",
     "Intent",
     "IntentStatus",

@@ -58,6 +58,7 @@ def _intent(resource: Any) -> Intent:
         client_secret=str(obj.get("client_secret") or ""),
         metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
         last_error=str(error.get("message") or "") if error else "",
+        last_error_code=str(error.get("code") or "") if error else "",
     )
 
 
