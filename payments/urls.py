@@ -5,6 +5,7 @@ from payments import api, views
 app_name = "payments"
 
 urlpatterns = [
+    path("orders/<str:order_id>/pay/", views.checkout, name="checkout"),
     path("orders/<str:order_id>/tickets/", views.tickets, name="tickets"),
     path("payments/stripe/webhook/", api.stripe_webhook, name="stripe_webhook"),
 ]
