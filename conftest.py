@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -10,6 +16,48 @@ from django.utils import timezone
 
 # private_redis, silent_redis_url: Redis outages on demand.
 pytest_plugins = ["ticketing.tests.redis_outage"]
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A private localstripe per test session (and per xdist worker), so
+    parallel workers never share PSP state: the payments tests and the
+    browser journey's Stripe.js both use it."""
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(ROOT / "scripts" / "localstripe_server.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("localstripe did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from inventory.identity import FanRequest
+from inventory.models import Order
 from payments import services, webhooks
 from payments.providers import get_provider
 from ticketing.api import RequestError, json_body, reject_unknown_fields
@@ -57,16 +59,33 @@ def pay(request: FanRequest, order_id: str) -> JsonResponse:
     method = data.get("payment_method")
     if not isinstance(method, str) or not method or len(method) > 255:
         raise RequestError("Give 'payment_method', e.g. pm_card_visa.", code="invalid_request")
-    order = services.pay(order_id=order_id, owner=request.fan_id, payment_method=method)
-    return JsonResponse(
-        {
-            "order_id": str(order.pk),
-            "status": order.status,
-            "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-            "tickets_url": f"/orders/{order.pk}/tickets/",
-        },
-        headers={"Cache-Control": "private, no-store"},
-    )
+    done = services.confirm(order_id=order_id, owner=request.fan_id, payment_method=method)
+    answer = _paid_json(done.order)
+    if done.action_secret:
+        # The bank asks the fan to authenticate: Stripe.js shows its step
+        # with this secret, then the page calls settle/.
+        answer["next_action"] = {"type": "authenticate", "client_secret": done.action_secret}
+    return JsonResponse(answer, headers={"Cache-Control": "private, no-store"})
+
+
+@csrf_exempt
+@require_POST
+@json_errors
+def settle(request: FanRequest, order_id: str) -> JsonResponse:
+    """After Stripe.js (3-D Secure): the order as the PSP's view of its
+    payment leaves it, without waiting for the webhook."""
+    reject_unknown_fields(_optional_body(request), set())
+    order = services.refresh(order_id=order_id, owner=request.fan_id)
+    return JsonResponse(_paid_json(order), headers={"Cache-Control": "private, no-store"})
+
+
+def _paid_json(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": str(order.pk),
+        "status": order.status,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "tickets_url": reverse("payments:tickets", args=[order.pk]),
+    }
 
 
 # The PSP signs its webhooks; there is no CSRF token to check.

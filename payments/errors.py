@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from payments.providers.base import CardDeclined, ProviderError, ProviderUnavailable, WebhookRejected
+from payments.providers.base import (
+    AuthenticationFailed,
+    CardDeclined,
+    ProviderError,
+    ProviderUnavailable,
+    WebhookRejected,
+)
 from ticketing.errors import DomainError
 
 
@@ -21,6 +27,7 @@ class RefundRefused(PaymentError):
 
 
 __all__ = [
+    "AuthenticationFailed",
     "CardDeclined",
     "CheckoutNotStarted",
     "PaymentError",

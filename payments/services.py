@@ -24,7 +24,14 @@ from inventory.services import holds
 from payments import notifications
 from payments.errors import CheckoutNotStarted
 from payments.models import Payment, PaymentStatus, Ticket
-from payments.providers import CardDeclined, Intent, IntentStatus, ProviderError, get_provider
+from payments.providers import (
+    AuthenticationFailed,
+    CardDeclined,
+    Intent,
+    IntentStatus,
+    ProviderError,
+    get_provider,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,22 @@ UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CANCELED
 class Checkout:
     order: Order
     payment: Payment
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation left: the order, and, when the fan's bank asks
+    them to authenticate (3-D Secure), the intent's client secret for
+    Stripe.js to show the bank's step (docs/payments.md, "The checkout page")."""
+
+    order: Order
+    action_secret: str | None = None
+
+
+# Stripe's code of a failed 3-D Secure step; a failure_reason that starts
+# with AUTHENTICATION_FAILED tells the fan their bank said no, not their card.
+AUTHENTICATION_FAILURE_CODE = "payment_intent_authentication_failure"
+AUTHENTICATION_FAILED = "3-D Secure authentication failed"
 
 
 def _minor_units(total: Decimal) -> int:
@@ -91,6 +114,11 @@ def start_checkout(*, order_id: uuid.UUID | str, owner: str, email: str = "") ->
     elif order.status != OrderStatus.PAYMENT_PENDING:
         raise holds.InvalidTransition(f"An order in {order.status} cannot start checkout.")
     payment = _pending_payment(order, email)
+    if email and payment.email != email:
+        # The checkout page sends the address with the card; the payment may
+        # have been created by the cart's "Pay" button, without one.
+        Payment.objects.filter(pk=payment.pk).update(email=email, updated_at=timezone.now())
+        payment.email = email
     if payment.intent_id is None:
         payment = _attach_intent(payment)
     return Checkout(order=order, payment=payment)
@@ -118,18 +146,32 @@ def _attach_intent(payment: Payment) -> Payment:
 
 
 def pay(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Order:
-    """Confirm the order's payment server-side with ``payment_method`` (for
-    load tests and tests; fans pay with Stripe.js). Succeeded: the order is
-    settled now (PAID with tickets, or refunded). Declined: the intent is
+    """Confirm the order's payment server-side with ``payment_method``; see
+    ``confirm``. The order as the confirmation left it."""
+    return confirm(order_id=order_id, owner=owner, payment_method=payment_method).order
+
+
+def confirm(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Confirmation:
+    """Confirm the order's payment server-side with ``payment_method`` (the
+    checkout page's card, made into a payment method by Stripe.js; a test
+    payment method for load tests and tests). Succeeded: the order is
+    settled now (PAID with tickets, or refunded). The bank asks for 3-D
+    Secure: the order stays PAYMENT_PENDING and the answer carries the
+    secret Stripe.js needs (then ``refresh``). Declined: the intent is
     cancelled, the order goes back to HELD while its deadline lasts (else it
     is released as FAILED), and CardDeclined is raised with ``status``."""
     order = _own_order(order_id, owner)
     if order.status == OrderStatus.PAID:
-        return order
+        return Confirmation(order=order)
     if order.status != OrderStatus.PAYMENT_PENDING:
         raise CheckoutNotStarted("Start the checkout first.")
     payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING, intent_id__isnull=False).first()
     if payment is None or payment.intent_id is None:
+        order.refresh_from_db()
+        if order.status == OrderStatus.PAID:
+            # A concurrent confirmation (a double click) paid it between
+            # our two reads: this request's answer is the paid order too.
+            return Confirmation(order=order)
         raise CheckoutNotStarted("Start the checkout first.")
     try:
         intent = get_provider().confirm(intent_id=payment.intent_id, payment_method=payment_method)
@@ -142,11 +184,34 @@ def pay(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Order:
         # through, this request's answer is the paid order, not an error.
         if _settled_paid(payment.intent_id):
             order.refresh_from_db()
-            return order
+            return Confirmation(order=order)
         raise
     if intent.status == IntentStatus.SUCCEEDED:
         _honour(payment, intent)
     order.refresh_from_db()
+    action = intent.client_secret if intent.status == IntentStatus.REQUIRES_ACTION else None
+    return Confirmation(order=order, action_secret=action)
+
+
+def refresh(*, order_id: uuid.UUID | str, owner: str) -> Order:
+    """The checkout page's call once Stripe.js has finished (3-D Secure
+    passed, failed or was cancelled): settle the order's payment from the
+    PSP's view now rather than wait for the webhook. Succeeded: PAID (or
+    refunded). Failed: the order is back in the cart and CardDeclined or
+    AuthenticationFailed is raised with ``status``, also when a webhook got
+    here first. Still in progress: the order as it is (PAYMENT_PENDING)."""
+    order = _own_order(order_id, owner)
+    if order.status == OrderStatus.PAYMENT_PENDING:
+        payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING, intent_id__isnull=False).first()
+        if payment is not None and payment.intent_id is not None:
+            settle(intent_id=payment.intent_id)
+            order.refresh_from_db()
+    if order.status == OrderStatus.PAYMENT_PENDING or order.status == OrderStatus.PAID:
+        return order
+    last = Payment.objects.filter(order=order).order_by("-attempt").first()
+    if last is not None and last.status == PaymentStatus.FAILED:
+        failed = AuthenticationFailed if last.failure_reason.startswith(AUTHENTICATION_FAILED) else CardDeclined
+        raise failed(last.failure_reason, status=order.status)
     return order
 
 
@@ -166,9 +231,13 @@ def _declined(payment: Payment, reason: str) -> str:
     intent = get_provider().cancel(intent_id=payment.intent_id)
     if intent.status == IntentStatus.SUCCEEDED:
         return _honour(payment, intent).status
-    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+    failed = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.FAILED, failure_reason=reason[:300], updated_at=timezone.now()
     )
+    if not failed:
+        # Another path (the page's refresh, a webhook, the fan's release)
+        # settled this payment first, and the order with it.
+        return str(Order.objects.values_list("status", flat=True).get(pk=payment.order_id))
     try:
         order = holds.return_to_hold(order_id=payment.order_id)
     except holds.HoldExpired:
@@ -198,7 +267,18 @@ def settle_intent(intent: Intent) -> Payment | None:
     if intent.status == IntentStatus.SUCCEEDED:
         _honour(payment, intent)
         payment.refresh_from_db()
+    elif intent.failed_attempt and payment.status == PaymentStatus.PENDING and payment.intent_id == intent.id:
+        # Stripe.js's attempt failed (3-D Secure not passed, or the card
+        # declined after it): the same rule as a decline in ``confirm``.
+        _declined(payment, _failure_reason(intent))
+        payment.refresh_from_db()
     return payment
+
+
+def _failure_reason(intent: Intent) -> str:
+    if intent.last_error_code == AUTHENTICATION_FAILURE_CODE:
+        return f"{AUTHENTICATION_FAILED}: {intent.last_error}"
+    return intent.last_error or intent.last_error_code
 
 
 def _int(value: str | None) -> int:

@@ -64,6 +64,12 @@ TEXTS: dict[str, Words] = {
     "card_declined": _const(
         lambda: _("Your card was declined and nothing was charged. Your tickets are still held: try another card.")
     ),
+    "authentication_failed": _const(
+        lambda: _(
+            "Your bank did not confirm the payment, and nothing was charged. "
+            "Your tickets are still held: try again or use another card."
+        )
+    ),
     "payment_failed": _const(lambda: _("The payment did not go through and nothing was charged. Please try again.")),
     "payment_provider_unavailable": _const(
         lambda: _("We cannot reach the payment service right now. Nothing was charged; try again in a moment.")

@@ -96,6 +96,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "refund_refused": 409,
     # payments
     "card_declined": 402,
+    "authentication_failed": 402,
     "payment_failed": 502,
     "invalid_signature": 400,
     # load

@@ -240,7 +240,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Pages load only their own scripts, styles and images; no inline script
-# anywhere. Inline style *attributes* are allowed (the waiting page's progress
+# anywhere. The checkout page alone adds Stripe.js's origin (script, frames,
+# API calls: payments/stripejs.py). Inline style *attributes* are allowed (the waiting page's progress
 # bar width is rendered server-side for fans without JavaScript).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -339,6 +340,11 @@ STRIPE_API_BASE = envstr("STRIPE_API_BASE", "http://127.0.0.1:8420")
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "sk_test_localstripe")
 STRIPE_PUBLISHABLE_KEY = envstr("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+# The Stripe.js the checkout page loads. Empty: https://js.stripe.com/v3/ with
+# real Stripe, else the test Stripe.js localstripe serves at
+# <STRIPE_API_BASE>/js.stripe.com/v3/ (payments/stripejs.py). That page alone
+# adds its origin to the CSP below.
+STRIPE_JS_URL = envstr("STRIPE_JS_URL", "")
 # Every PSP call gives up after this many seconds; the SDK retries at most this often.
 STRIPE_TIMEOUT_SECONDS = envfloat("STRIPE_TIMEOUT_SECONDS", 5.0)
 STRIPE_MAX_RETRIES = envint("STRIPE_MAX_RETRIES", 1, minimum=0)

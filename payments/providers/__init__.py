@@ -9,6 +9,7 @@ raise leaves the adapter as a ``ProviderError`` subclass (``CardDeclined``,
 from __future__ import annotations
 
 from payments.providers.base import (
+    AuthenticationFailed,
     CardDeclined,
     Intent,
     IntentPage,
@@ -22,6 +23,7 @@ from payments.providers.base import (
 from payments.providers.stripe import StripeProvider, get_provider
 
 __all__ = [
+    "AuthenticationFailed",
     "CardDeclined",
     "Intent",
     "IntentPage",

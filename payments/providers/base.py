@@ -31,12 +31,21 @@ class Intent:
     currency: str
     client_secret: str
     metadata: dict[str, str] = field(default_factory=dict)
-    # The provider's reason for the last failed attempt, if any (English).
+    # The provider's reason for the last failed attempt, if any (English),
+    # and its code (Stripe's: card_declined, payment_intent_authentication_failure...).
     last_error: str = ""
+    last_error_code: str = ""
+
     # How much of it went back (smallest unit); said by ``list_intents``,
     # which reads each intent's charge (0 elsewhere).
     amount_refunded: int = 0
     created: int = 0  # Unix time
+
+    @property
+    def failed_attempt(self) -> bool:
+        """The last attempt failed (declined, or 3-D Secure not passed) and
+        the intent waits for another payment method."""
+        return self.status == IntentStatus.REQUIRES_PAYMENT_METHOD and bool(self.last_error or self.last_error_code)
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,13 @@ class ProviderError(DomainError):
 
 class CardDeclined(ProviderError):
     code = "card_declined"
+
+
+class AuthenticationFailed(CardDeclined):
+    """The fan's bank did not confirm the payment (3-D Secure failed or was
+    cancelled); nothing was charged."""
+
+    code = "authentication_failed"
 
 
 class ProviderUnavailable(ProviderError):

@@ -62,6 +62,7 @@ def _intent(resource: Any) -> Intent:
         last_error=str(error.get("message") or "") if error else "",
         amount_refunded=int(charge.get("amount_refunded") or 0) if isinstance(charge, dict) else 0,
         created=int(obj.get("created") or 0),
+        last_error_code=str(error.get("code") or "") if error else "",
     )
 
 

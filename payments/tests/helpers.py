@@ -8,6 +8,8 @@ import json
 import time
 from typing import Any
 
+import requests
+
 from inventory.models import Order
 
 HOLDS = "/api/v1/events/demo-small/holds/"
@@ -55,3 +57,42 @@ def pay_order(client: Any, order: Order, email: str = "fan@example.com", card: s
     assert response.status_code == 200, response.content
     order.refresh_from_db()
     return order
+
+
+# What localstripe's test Stripe.js does in the fan's browser, done here with
+# the same requests (.venv/.../localstripe/localstripe-v3.js): the card form
+# becomes a token whose card id is the payment method, and the 3-D Secure
+# prompt's two buttons call _authenticate with success=true or false.
+
+
+def stripe_js_card(number: str) -> str:
+    """The payment method Stripe.js makes of ``number`` (createToken)."""
+    from django.conf import settings
+
+    response = requests.post(
+        f"{settings.STRIPE_API_BASE}/v1/tokens",
+        data={
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2030",
+            "card[cvc]": "123",
+            "key": settings.STRIPE_PUBLISHABLE_KEY,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["card"]["id"])
+
+
+def stripe_js_authenticate(client_secret: str, *, success: bool) -> int:
+    """The fan's answer to the bank's 3-D Secure step (confirmCardPayment);
+    localstripe's HTTP status (402 when the card is declined after it)."""
+    from django.conf import settings
+
+    intent = client_secret.split("_secret_")[0]
+    response = requests.post(
+        f"{settings.STRIPE_API_BASE}/v1/payment_intents/{intent}/_authenticate?success={str(success).lower()}",
+        data=json.dumps({"key": settings.STRIPE_PUBLISHABLE_KEY, "client_secret": client_secret}),
+        timeout=10,
+    )
+    return int(response.status_code)

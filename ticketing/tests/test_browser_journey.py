@@ -9,9 +9,18 @@ map in Spanish, Catalan and English (every seat in its own place; axe-core
 finds no serious or critical violation), from the keyboard, and on a phone
 (tap to zoom to finger size).
 
+The rest of the journey, paid in localstripe's test Stripe.js (served by
+the test run's private localstripe, `localstripe_url`): the cart's "Pay" →
+the checkout page (amount, seats, fees, time left) → a test card → the
+tickets with their QR codes, on a phone in Spanish; a 3-D Secure card
+confirmed in the bank's prompt, from the keyboard; a declined card and a
+failed 3-D Secure, each told in the fan's words with the cart given back,
+then another card that pays while the page shows "processing your payment"
+and polls the order. axe-core checks the checkout and tickets pages.
+
 These are the only tests that run the fans' JavaScript (static/js/seatmap.js,
-static/queueroom/waiting.js). `make test` installs Chromium when it can;
-without it these tests are skipped with the reason shown.
+static/queueroom/waiting.js, static/js/checkout.js). `make test` installs
+Chromium when it can; without it these tests are skipped with the reason shown.
 """
 
 from __future__ import annotations
@@ -29,10 +38,13 @@ from typing import Any
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
+from django.test import override_settings
 from django.utils import translation
 
-from inventory.models import Event, InventoryItem, Order, PriceTier, Section
+from inventory import selectors
+from inventory.models import Event, InventoryItem, Order, OrderStatus, PriceTier, Section
 from inventory.services import catalog, demo, holds
+from payments.models import Payment, PaymentStatus, Ticket
 from queueroom import keys, services
 from queueroom import redis_scripts as rs
 from ticketing import memo
@@ -67,6 +79,15 @@ def browser() -> Iterator[Any]:
             chromium.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture(scope="class", autouse=True)
+def _stripe_for_the_live_server(localstripe_url: str) -> Iterator[None]:
+    """The live server is a process forked when the class starts (setUpClass,
+    after this module's class fixtures): it must be born knowing the test
+    run's private localstripe, whose Stripe.js the checkout page loads."""
+    with override_settings(STRIPE_API_BASE=localstripe_url, STRIPE_JS_URL=""):
+        yield
 
 
 @pytest.mark.usefixtures("browser")
@@ -157,6 +178,157 @@ class TestFanJourney(ChannelsLiveServerTestCase):
             seats.nth(n).click()
         assert page.locator('svg#seatmap .seat[aria-selected="true"]').count() == 2
         return ids
+
+    def hold_two_seats(self, page: Any, language: str) -> Order:
+        self.choose_two_seats(page)
+        page.get_by_role("button", name=words(language, "Hold these seats")).click()
+        page.wait_for_url(re.compile(r".*/orders/[0-9a-f-]+/$"))
+        found = re.search(r"/orders/([0-9a-f-]+)/$", page.url)
+        assert found
+        return Order.objects.get(pk=found.group(1))
+
+    def go_to_payment(self, page: Any, language: str, order: Order) -> None:
+        """The cart's one next step, "Pay <total> €", to the checkout page,
+        whose card form shows once Stripe.js has drawn it."""
+        pay = page.get_by_role("button", name=paying(language, order))
+        assert pay.is_visible()
+        pay.click()
+        page.wait_for_url(re.compile(rf".*/orders/{order.pk}/pay/$"))
+        page.locator("#pay-form").wait_for()  # hidden until Stripe.js mounted the card field
+
+    def type_card(self, page: Any, language: str, number: str, *, email: str | None = "fan@example.com") -> None:
+        """Fill the fields of localstripe's card form by their names."""
+        if email is not None:
+            page.get_by_label(words(language, "E-mail for your tickets")).fill(email)
+        page.get_by_label(words(language, "Card number")).fill(number)
+        page.get_by_label(words(language, "Expiry month (MM)")).fill("12")
+        page.get_by_label(words(language, "Expiry year (YY)")).fill("30")
+        page.get_by_label(words(language, "Security code (CVC)")).fill("123")
+        page.get_by_label(words(language, "Postal code")).fill("08001")
+
+    def see_tickets(self, page: Any, language: str, order: Order) -> None:
+        page.wait_for_url(re.compile(rf".*/orders/{order.pk}/tickets/$"), timeout=30_000)
+        assert page.get_by_role("heading", name=words(language, "My tickets")).is_visible()
+        codes = page.get_by_role("img", name=words(language, "QR code of the ticket"))
+        assert codes.count() == 2
+        assert all((codes.nth(n).get_attribute("src") or "").startswith("data:image/svg+xml") for n in range(2))
+        shown = page.locator(".ticket code").all_inner_texts()
+        assert sorted(shown) == sorted(Ticket.objects.filter(order=order).values_list("code", flat=True))
+
+    def test_the_whole_journey_on_a_phone_from_the_queue_to_the_tickets(self) -> None:
+        """Queue → admitted → two seats → cart → "Pay" → the checkout page,
+        then a test card in localstripe's Stripe.js form → the tickets, with
+        a QR code each. In Spanish, at 390×844: no page scrolls sideways,
+        and axe-core passes the checkout and the tickets pages."""
+        language = "es"
+        page = self.fan(language, viewport=(390, 844), touch=True)
+        self.admit(page, language)
+        order = self.hold_two_seats(page, language)
+        assert no_sideways_scroll(page)
+        self.go_to_payment(page, language, order)
+
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PAYMENT_PENDING  # the seats are kept while the fan types
+        summary = page.locator(".order-summary")
+        assert summary.locator("tbody tr").count() == 2  # the seats
+        fees = sum(line["fee"] for line in selectors.order_lines(order))
+        assert summary.locator("tr.fees td").inner_text() == f"{fees:.2f}".replace(".", ",") + " €"
+        assert summary.locator("tr.total td").inner_text() == f"{order.total:.2f}".replace(".", ",") + " €"
+        assert re.fullmatch(r"00:1[45]:\d\d", page.locator(".checkout .countdown").inner_text().strip())
+        assert no_sideways_scroll(page)
+        assert_accessible(page)
+
+        self.type_card(page, language, "4242424242424242")
+        assert no_sideways_scroll(page)
+        page.get_by_role("button", name=paying(language, order)).tap()
+        self.see_tickets(page, language, order)
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PAID
+        assert Payment.objects.get(order=order).email == "fan@example.com"
+        assert no_sideways_scroll(page)
+        assert_accessible(page)
+
+        # "My tickets" is one step from the cart and from the event page.
+        page.goto(f"{self.live_server_url}/orders/{order.pk}/")
+        page.get_by_role("link", name=words(language, "My tickets")).click()
+        page.wait_for_url(re.compile(rf".*/orders/{order.pk}/tickets/$"))
+        page.goto(f"{self.live_server_url}/events/{self.event.slug}/")
+        assert page.locator(f'.your-cart a[href="/orders/{order.pk}/tickets/"]').is_visible()
+
+    def test_a_3d_secure_card_is_confirmed_in_the_banks_prompt_from_the_keyboard(self) -> None:
+        """Card 4000 0027 6000 3184 asks for 3-D Secure: localstripe's
+        Stripe.js shows its prompt (focus on "Complete authentication"),
+        Enter confirms it, and the page gets the tickets. Keyboard only."""
+        language = "ca"
+        page = self.fan(language)
+        self.admit(page, language)
+        order = self.hold_two_seats(page, language)
+        page.get_by_role("button", name=paying(language, order)).focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(rf".*/orders/{order.pk}/pay/$"))
+        page.locator("#pay-form").wait_for()
+
+        page.get_by_label(words(language, "E-mail for your tickets")).focus()
+        page.keyboard.type("fan@example.com")
+        page.keyboard.press("Tab")  # into the card field
+        assert focused(page, "aria-label") == words(language, "Card number")
+        page.keyboard.type("4000002760003184")  # localstripe moves on by itself from here
+        page.keyboard.type("12")
+        page.keyboard.type("30")
+        page.keyboard.type("123")
+        page.keyboard.type("08001")
+        page.keyboard.press("Enter")  # submits the form
+
+        prompt = page.get_by_role("button", name="Complete authentication")
+        prompt.wait_for()
+        assert page.evaluate("document.activeElement.textContent") == "Complete authentication"
+        assert Payment.objects.get(order=order).status == PaymentStatus.PENDING
+        page.keyboard.press("Enter")
+        self.see_tickets(page, language, order)
+
+    def test_a_declined_card_and_a_failed_3d_secure_then_another_card_pays(self) -> None:
+        """Each failure is told in the fan's words, nothing is charged and
+        the order is back in the cart (HELD) with the seats still kept; the
+        next "Pay" is a new attempt with a new PaymentIntent."""
+        language = "en"
+        page = self.fan(language)
+        self.admit(page, language)
+        order = self.hold_two_seats(page, language)
+        self.go_to_payment(page, language, order)
+        alert = page.get_by_role("alert")
+
+        self.type_card(page, language, "4000000000000341")  # declined when charged
+        page.get_by_role("button", name=paying(language, order)).click()
+        alert.get_by_text(fan_words(language, "card_declined")).wait_for()
+        order.refresh_from_db()
+        assert order.status == OrderStatus.HELD
+        assert order.inventory_items.filter(status="SOFT_LOCKED").count() == 2
+
+        self.type_card(page, language, "4000000000003220", email=None)  # asks for 3-D Secure
+        page.get_by_role("button", name=paying(language, order)).click()
+        page.get_by_role("button", name="Fail authentication").click()
+        alert.get_by_text(fan_words(language, "authentication_failed")).wait_for()
+        order.refresh_from_db()
+        assert order.status == OrderStatus.HELD
+        assert_accessible(page)
+
+        # This time the server answers as the payments queue does while a
+        # worker confirms: not paid yet. The page says so and polls the order.
+        def queued(route: Any) -> None:
+            route.fetch()  # the real confirmation (it pays at once here)
+            body = {"order_id": str(order.pk), "status": "PAYMENT_PENDING", "processing": True}
+            route.fulfill(status=202, json=body)
+
+        page.route(f"**/api/v1/orders/{order.pk}/pay/", queued)
+        self.type_card(page, language, "4242424242424242", email=None)
+        page.get_by_role("button", name=paying(language, order)).click()
+        page.get_by_role("heading", name=words(language, "Processing your payment…")).wait_for()
+        self.see_tickets(page, language, order)
+        assert list(Payment.objects.filter(order=order).order_by("attempt").values_list("status", flat=True)) == [
+            PaymentStatus.FAILED,
+            PaymentStatus.FAILED,
+            PaymentStatus.PAID,
+        ]
 
     def test_queue_to_cart_with_live_updates_and_a_taken_seat(self) -> None:
         first = self.fan()
@@ -286,6 +458,28 @@ class TestFanJourney(ChannelsLiveServerTestCase):
         assert_accessible(page)
         page.get_by_role("button", name=words("ca", "Whole section")).tap()
         assert seat_pitch(page) < 24
+
+
+def paying(language: str, order: Order) -> str:
+    """The pay button's name: "Pay 143,00 €" (the total as the language writes it)."""
+    with translation.override(language):
+        from django.utils.formats import localize
+
+        return translation.gettext("Pay %(amount)s €") % {"amount": localize(order.total)}
+
+
+def fan_words(language: str, code: str) -> str:
+    """The fan's words for an error code (ticketing/error_texts.py)."""
+    from ticketing.error_texts import fan_message
+    from ticketing.errors import DomainError
+
+    with translation.override(language):
+        return fan_message(DomainError(code=code))
+
+
+def no_sideways_scroll(page: Any) -> bool:
+    width: int = page.evaluate("document.scrollingElement.scrollWidth")
+    return width <= page.viewport_size["width"]
 
 
 def centres(locator: Any) -> list[tuple[int, int]]:
