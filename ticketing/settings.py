@@ -4,6 +4,7 @@ with a safe local default; see the configuration table in README.md and
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "csp",
+    "axes",
     "inventory",
     "queueroom",
     "payments",
@@ -66,6 +68,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "inventory.identity.FanIdentityMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "ticketing.urls"
@@ -375,3 +385,16 @@ JOIN_LIMIT_PER_ADDRESS = envstr("JOIN_LIMIT_PER_ADDRESS", "30/60")
 JOIN_LIMIT_PER_NETWORK = envstr("JOIN_LIMIT_PER_NETWORK", "300/600")
 NEW_FAN_LIMIT_PER_ADDRESS = envstr("NEW_FAN_LIMIT_PER_ADDRESS", "10/20")
 NEW_FAN_LIMIT_PER_NETWORK = envstr("NEW_FAN_LIMIT_PER_NETWORK", "100/200")
+
+# Admin login attempts (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked out for AXES_COOLOFF_MINUTES
+# (429 and a page saying so); a success resets the count. Attempts and
+# lockouts are listed in the admin; `manage.py axes_reset` lifts them all.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ticketing.clientip.from_request"
+AXES_LOCKOUT_CALLABLE = "ticketing.adminlock.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
