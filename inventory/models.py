@@ -82,9 +82,7 @@ class Section(models.Model):
     def clean(self) -> None:
         # The database refuses it too (section_ga_has_capacity); this says so next to the field.
         if self.kind == self.Kind.GENERAL_ADMISSION and not self.capacity:
-            raise ValidationError(
-                {"capacity": _("A standing section needs a capacity above 0.")}, code="ga_without_capacity"
-            )
+            raise ValidationError({"capacity": _("A standing section needs a capacity above 0.")})
 
     @property
     def is_general_admission(self) -> bool:
@@ -200,17 +198,11 @@ class Event(models.Model):
         event_sale_before_show)."""
         errors: dict[str, ValidationError] = {}
         if self.presale_opens_at and self.sale_opens_at and self.presale_opens_at >= self.sale_opens_at:
-            errors["presale_opens_at"] = ValidationError(
-                _("The presale must open before the general sale."), code="presale_after_sale"
-            )
+            errors["presale_opens_at"] = ValidationError(_("The presale must open before the general sale."))
         if self.sale_opens_at and self.starts_at and self.sale_opens_at > self.starts_at:
-            errors["sale_opens_at"] = ValidationError(
-                _("The general sale must open before the show starts."), code="sale_after_show"
-            )
+            errors["sale_opens_at"] = ValidationError(_("The general sale must open before the show starts."))
         if self.sale_closes_at and self.sale_opens_at and self.sale_closes_at <= self.sale_opens_at:
-            errors["sale_closes_at"] = ValidationError(
-                _("The sale must close after it opens."), code="sale_closes_before_opening"
-            )
+            errors["sale_closes_at"] = ValidationError(_("The sale must close after it opens."))
         if errors:
             raise ValidationError(errors)
 

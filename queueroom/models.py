@@ -82,9 +82,7 @@ class Lane(models.Model):
         if self.kind == self.Kind.GENERAL and self.event_id is not None:
             others = Lane.objects.filter(event_id=self.event_id, kind=self.Kind.GENERAL).exclude(pk=self.pk)
             if others.exists():
-                raise ValidationError(
-                    {"kind": _("This event already has a general sale lane.")}, code="second_general_lane"
-                )
+                raise ValidationError({"kind": _("This event already has a general sale lane.")})
 
     @property
     def commitment(self) -> str:
@@ -128,5 +126,4 @@ class PresaleCode(models.Model):
                     )
                     % {"used": self.used}
                 },
-                code="below_uses",
             )

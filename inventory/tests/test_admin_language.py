@@ -144,6 +144,7 @@ def test_model_validation_messages_are_in_the_promoters_language(small_event, la
     second = Lane(event=small_event, name="Another", kind=Lane.Kind.GENERAL)
     lane = Lane.objects.create(event=small_event, name="Fan club", kind=Lane.Kind.PRIORITY)
     code = PresaleCode(lane=lane, code="LUX", max_uses=1, used=3)
+    standing = Section(venue=small_event.venue, code="Z", name="Z", kind=Section.Kind.GENERAL_ADMISSION, capacity=0)
     with translation.override(language):
         with pytest.raises(ValidationError) as caught:
             event.full_clean()
@@ -153,6 +154,11 @@ def test_model_validation_messages_are_in_the_promoters_language(small_event, la
         assert caught.value.message_dict["sale_closes_at"] == [
             translation.gettext("The sale must close after it opens.")
         ]
+        with pytest.raises(ValidationError) as caught:
+            standing.full_clean()
+        assert caught.value.message_dict == {
+            "capacity": [translation.gettext("A standing section needs a capacity above 0.")]
+        }
         with pytest.raises(ValidationError) as caught:
             second.full_clean()
         assert caught.value.message_dict == {
