@@ -1,22 +1,46 @@
 """The promoter's back office: venues with seat maps, events, prices and
-inventory, JSON import/export, and the audit trail."""
+inventory, JSON import/export, and the audit trail.
+
+Every word a promoter reads here is translatable (model and field names,
+column headers, actions, messages): the admin speaks the language of the
+request, which the language choice in templates/admin/base_site.html sets.
+Laid out for a 1280 px screen (docs/pages.md, "Promoters' admin")."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.contrib.admin.widgets import AdminTextareaWidget
+from django.db.models import Count, Field, Q, QuerySet
+from django.forms import Field as FormField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from inventory import selectors
 from inventory.forms import GenerateSeatsForm, JsonImportForm
-from inventory.models import AuditEntry, Event, InventoryItem, Order, OrderItem, PriceTier, Seat, Section, Venue
+from inventory.models import (
+    AuditEntry,
+    Event,
+    InventoryItem,
+    ItemStatus,
+    Order,
+    OrderItem,
+    PriceTier,
+    SalePhase,
+    Seat,
+    Section,
+    Venue,
+)
 from inventory.services import catalog
 from ticketing.inputs import json_problem
 
@@ -31,7 +55,7 @@ class JsonImportMixin:
     """Adds an 'Import JSON' page to a changelist."""
 
     import_service: Any = None
-    import_title = "Import from JSON"
+    import_title: Any = _("Import from JSON")
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         urls = super().get_urls()  # type: ignore[misc]
@@ -52,12 +76,16 @@ class JsonImportMixin:
                 payloads = data if isinstance(data, list) else [data]
                 created = [type(self).import_service(p) for p in payloads]
             except RecursionError:
-                form.add_error("file", "The file is nested too deeply to be a catalog.")
-            except (ValueError, UnicodeDecodeError, catalog.CatalogError) as exc:
+                form.add_error("file", gettext("The file is nested too deeply to be a catalog."))
+            except UnicodeDecodeError:
+                form.add_error("file", gettext("The file is not UTF-8 text."))
+            except json.JSONDecodeError as exc:
+                form.add_error("file", gettext("The file is not valid JSON: %(error)s") % {"error": exc})
+            except (ValueError, catalog.CatalogError) as exc:
                 form.add_error("file", str(exc)[:300])
             else:
                 names = ", ".join(str(obj) for obj in created)
-                self.message_user(request, f"Imported: {names}", messages.SUCCESS)  # type: ignore[attr-defined]
+                self.message_user(request, gettext("Imported: %(names)s") % {"names": names}, messages.SUCCESS)  # type: ignore[attr-defined]
                 return HttpResponseRedirect("../")
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
@@ -75,12 +103,18 @@ class SectionInline(admin.TabularInline[Section, Venue]):
     readonly_fields = ("seat_map",)
     show_change_link = True
 
-    @admin.display(description="Seats")
+    @admin.display(description=capfirst(_("seats")))
     def seat_map(self, obj: Section) -> str:
         if not obj.pk or obj.is_general_admission:
             return "—"
         url = reverse("admin:inventory_section_generate_seats", args=[obj.pk])
-        return format_html('{} seats · <a href="{}">generate rows/seats</a>', obj.seats.count(), url)
+        n = obj.seats.count()
+        return format_html(
+            '{} · <a href="{}">{}</a>',
+            ngettext("%(count)d seat", "%(count)d seats", n) % {"count": n},
+            url,
+            gettext("generate rows and seats"),
+        )
 
 
 @admin.register(Venue)
@@ -91,21 +125,22 @@ class VenueAdmin(JsonImportMixin, admin.ModelAdmin[Venue]):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [SectionInline]
     actions = ["export_json"]
+    save_on_top = True
     import_service = staticmethod(catalog.import_venue)
-    import_title = "Import venues from JSON"
+    import_title = _("Import venues from JSON")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Venue]:
         return super().get_queryset(request).annotate(n_sections=Count("sections"))
 
-    @admin.display(description="Sections", ordering="n_sections")
+    @admin.display(description=capfirst(_("sections")), ordering="n_sections")
     def section_count(self, obj: Venue) -> int:
         return int(obj.n_sections)  # type: ignore[attr-defined]
 
-    @admin.display(description="Capacity")
+    @admin.display(description=capfirst(_("capacity")))
     def capacity_total(self, obj: Venue) -> int:
         return obj.capacity
 
-    @admin.action(description="Export selected venues as JSON")
+    @admin.action(description=_("Export the selected venues as JSON"))
     def export_json(self, request: HttpRequest, queryset: QuerySet[Venue]) -> HttpResponse:
         data = [catalog.export_venue(v) for v in queryset]
         return _json_download(data[0] if len(data) == 1 else data, "venues.json")
@@ -142,11 +177,14 @@ class SectionAdmin(admin.ModelAdmin[Section]):
             except catalog.CatalogError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"Generated {made} seats in {section}.", messages.SUCCESS)
+                done = ngettext(
+                    "Generated %(count)d seat in %(section)s.", "Generated %(count)d seats in %(section)s.", made
+                )
+                self.message_user(request, done % {"count": made, "section": section}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inventory_venue_change", args=[section.venue_id]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Generate seats: {section}",
+            "title": gettext("Generate seats: %(section)s") % {"section": section},
             "form": form,
             "section": section,
             "opts": Section._meta,
@@ -167,6 +205,11 @@ def _section_with_venue(section: Section) -> str:
     return f"{section.venue.name} · {section.code} · {section.name}"
 
 
+def _short_datetime(value: dt.datetime) -> str:
+    """ "30/03/2026 21:00" in Spanish: a column a third as wide as the long form."""
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+
 class PriceTierInline(admin.TabularInline[PriceTier, Event]):
     model = PriceTier
     extra = 0
@@ -181,41 +224,63 @@ class PriceTierInline(admin.TabularInline[PriceTier, Event]):
             kwargs.setdefault("queryset", Section.objects.all())
             kwargs["queryset"] = kwargs["queryset"].select_related("venue").order_by("venue__name", "sort_order")
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-            if field is not None:
+            if field is not None and not event_id:
                 # A new event's form lists every venue's sections: say which venue each is at.
+                # (A saved event's list holds its own venue's sections only: "101 · Grada baja 101".)
                 setattr(field, "label_from_instance", _section_with_venue)  # noqa: B010 - a plain function, no self
             return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_dbfield(self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any) -> FormField | None:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "section" and field is not None:
+            # Add/change/delete/view icons on each of twenty rows made the table
+            # wider than the screen; sections are edited on the venue's page.
+            for flag in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                setattr(field.widget, flag, False)
+        return field
+
+
+SALE_PHASE_WORDS = {
+    SalePhase.PRESALE: _("Presale is open"),
+    SalePhase.ON_SALE: _("On sale now"),
+    SalePhase.ENDED: _("The sale has ended"),
+}
+
 
 @admin.register(Event)
 class EventAdmin(JsonImportMixin, admin.ModelAdmin[Event]):
-    list_display = ("name", "venue", "starts_at", "sale_opens_at", "is_published", "sold", "capacity")
+    # Six columns fit 1280 px beside the filters: the date of the show and
+    # the sale in short form, sold and total in one column.
+    list_display = ("name", "venue", "show_starts", "sale", "is_published", "sales")
     list_filter = ("venue", "is_published", "starts_at")
     search_fields = ("name", "artist", "slug", "venue__name")
     date_hierarchy = "starts_at"
+    list_per_page = 50
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PriceTierInline]
     actions = ["create_inventory", "export_json"]
     readonly_fields = ("inventory_status",)
+    save_on_top = True
     import_service = staticmethod(catalog.import_event)
-    import_title = "Import events from JSON"
+    import_title = _("Import events from JSON")
+    # Short fields share a line (dates in the order they happen), so the
+    # page shows the event, its dates and limits without scrolling far.
     fieldsets = (
-        (None, {"fields": ("name", "artist", "slug", "venue", "description", "is_published")}),
-        ("Dates", {"fields": ("starts_at", "presale_opens_at", "sale_opens_at", "sale_closes_at")}),
+        (None, {"fields": (("name", "artist"), ("slug", "venue"), "is_published")}),
+        (_("Dates"), {"fields": (("presale_opens_at", "sale_opens_at"), ("sale_closes_at", "starts_at"))}),
         (
-            "Limits and waiting room",
+            _("Limits and virtual queue"),
             {
                 "fields": (
+                    ("admission_rate_per_minute", "max_in_store"),
+                    ("hold_ttl_seconds", "checkout_ttl_seconds"),
                     "max_tickets_per_fan",
-                    "admission_rate_per_minute",
-                    "max_in_store",
-                    "hold_ttl_seconds",
-                    "checkout_ttl_seconds",
                 )
             },
         ),
-        ("Inventory", {"fields": ("inventory_status",)}),
+        (_("Seats and places"), {"fields": ("inventory_status",)}),
+        (_("Description"), {"classes": ("collapse",), "fields": ("description",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
@@ -226,42 +291,66 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin[Event]):
             .annotate(n_items=Count("items"), n_sold=Count("items", filter=Q(items__status="SOLD")))
         )
 
-    @admin.display(description="Sold", ordering="n_sold")
-    def sold(self, obj: Event) -> int:
-        return int(obj.n_sold)  # type: ignore[attr-defined]
+    @admin.display(description=capfirst(_("show starts")), ordering="starts_at")
+    def show_starts(self, obj: Event) -> str:
+        return _short_datetime(obj.starts_at)
 
-    @admin.display(description="Inventory", ordering="n_items")
-    def capacity(self, obj: Event) -> int:
-        return int(obj.n_items)  # type: ignore[attr-defined]
+    @admin.display(description=capfirst(_("sale")), ordering="sale_opens_at")
+    def sale(self, obj: Event) -> str:
+        phase = obj.sale_phase()
+        if phase != SalePhase.NOT_OPEN:
+            return str(SALE_PHASE_WORDS[phase])
+        if obj.presale_opens_at:
+            return gettext("Presale opens %(date)s") % {"date": _short_datetime(obj.presale_opens_at)}
+        return gettext("Sale opens %(date)s") % {"date": _short_datetime(obj.sale_opens_at)}
 
-    @admin.display(description="Seats and places by status")
+    @admin.display(description=capfirst(_("sold / total")), ordering="n_sold")
+    def sales(self, obj: Event) -> str:
+        sold, total = int(obj.n_sold), int(obj.n_items)  # type: ignore[attr-defined]
+        return (
+            f"{formats.number_format(sold, force_grouping=True)} / {formats.number_format(total, force_grouping=True)}"
+        )
+
+    @admin.display(description=_("Seats and places by status"))
     def inventory_status(self, obj: Event) -> str:
         if not obj.pk:
-            return "Saved events get their inventory from the venue's map (action 'Create inventory')."
+            return gettext("Saved events get their seats and places from the venue's map.")
         counts = selectors.status_counts(obj)
         total = sum(counts.values())
+        labels = dict(ItemStatus.choices)
         cells = format_html_join(
-            "",
-            "<li><strong>{}</strong> {}</li>",
-            ((n, status.replace("_", " ").lower()) for status, n in counts.items()),
+            " · ", "{}: <strong>{}</strong>", ((labels.get(status, status), n) for status, n in counts.items())
         )
-        return format_html("<ul>{}</ul><p>{} in all</p>", cells, total)
+        return format_html("{} — {}", cells, gettext("%(count)s in all") % {"count": total})
+
+    def formfield_for_dbfield(self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any) -> FormField | None:
+        if db_field.name == "description":
+            kwargs["widget"] = AdminTextareaWidget(attrs={"rows": 4})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
             created = catalog.create_event_inventory(event=obj)
-            self.message_user(request, f"Created {created} seats/places from the venue's map.", messages.INFO)
+            self.message_user(request, _created_message(created), messages.INFO)
 
-    @admin.action(description="Create inventory from the venue's map (adds what is missing)")
+    @admin.action(description=_("Create the seats and places from the venue's map (adds what is missing)"))
     def create_inventory(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
         total = sum(catalog.create_event_inventory(event=e) for e in queryset)
-        self.message_user(request, f"Created {total} seats/places.", messages.SUCCESS)
+        self.message_user(request, _created_message(total), messages.SUCCESS)
 
-    @admin.action(description="Export selected events as JSON")
+    @admin.action(description=_("Export the selected events as JSON"))
     def export_json(self, request: HttpRequest, queryset: QuerySet[Event]) -> HttpResponse:
         data = [catalog.export_event(e) for e in queryset.select_related("venue")]
         return _json_download(data[0] if len(data) == 1 else data, "events.json")
+
+
+def _created_message(count: int) -> str:
+    return ngettext(
+        "Created %(count)d seat or place from the venue's map.",
+        "Created %(count)d seats and places from the venue's map.",
+        count,
+    ) % {"count": count}
 
 
 @admin.register(InventoryItem)
@@ -310,7 +399,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [OrderItemInline, AuditInline]
 
-    @admin.display(description="order", ordering="id")
+    @admin.display(description=capfirst(_("order")), ordering="id")
     def reference(self, order: Order) -> str:
         """The first 8 hex digits (the whole id is on the order's page; search takes either)."""
         return str(order.pk)[:8]

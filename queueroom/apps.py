@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class QueueroomConfig(AppConfig):
     name = "queueroom"
-    verbose_name = "Waiting room"
+    verbose_name = _("Waiting room")
 
     def ready(self) -> None:
         # Connects the order_paid receiver (the store session ends on payment).

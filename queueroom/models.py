@@ -8,10 +8,12 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Event
@@ -24,16 +26,18 @@ def new_shuffle_key() -> str:
 class QueueConfig(models.Model):
     """Per-event switches the admitter reads on every tick."""
 
-    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="queue_config")
-    paused = models.BooleanField(default=False, help_text=_("No admissions while paused; fans keep their places."))
-    updated_at = models.DateTimeField(default=timezone.now)
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="queue_config", verbose_name=_("event"))
+    paused = models.BooleanField(
+        _("paused"), default=False, help_text=_("No admissions while paused; fans keep their places.")
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
     class Meta:
         verbose_name = _("queue settings")
         verbose_name_plural = _("queue settings")
 
     def __str__(self) -> str:
-        return f"Queue of {self.event}"
+        return gettext("Virtual queue of %(event)s") % {"event": self.event}
 
 
 class Lane(models.Model):
@@ -45,17 +49,24 @@ class Lane(models.Model):
         GENERAL = "GENERAL", _("General sale")
         PRIORITY = "PRIORITY", _("Presale (priority)")
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="queue_lanes")
-    name = models.CharField(max_length=60)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.GENERAL)
-    weight = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="queue_lanes", verbose_name=_("event"))
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.GENERAL)
+    weight = models.PositiveIntegerField(
+        _("weight"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Share of each tick's admissions while several lanes are open."),
+    )
     # Secret until the lane opens; its SHA-256 (the commitment) is public from
     # the start, so nobody, us included, can choose the pre-queue order later.
-    shuffle_key = models.CharField(max_length=64, default=new_shuffle_key, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    shuffle_key = models.CharField(_("shuffle key"), max_length=64, default=new_shuffle_key, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["event", "kind", "pk"]
+        verbose_name = _("queue lane")
+        verbose_name_plural = _("queue lanes")
         constraints = [
             models.UniqueConstraint(fields=["event", "name"], name="lane_name_unique_in_event"),
             models.UniqueConstraint(fields=["event"], condition=Q(kind="GENERAL"), name="lane_one_general_per_event"),
@@ -64,6 +75,14 @@ class Lane(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (×{self.weight})"
+
+    def clean(self) -> None:
+        # The database refuses a second one too (lane_one_general_per_event);
+        # this says so next to the field.
+        if self.kind == self.Kind.GENERAL and self.event_id is not None:
+            others = Lane.objects.filter(event_id=self.event_id, kind=self.Kind.GENERAL).exclude(pk=self.pk)
+            if others.exists():
+                raise ValidationError({"kind": _("This event already has a general sale lane.")})
 
     @property
     def commitment(self) -> str:
@@ -76,13 +95,17 @@ class Lane(models.Model):
 
 
 class PresaleCode(models.Model):
-    lane = models.ForeignKey(Lane, on_delete=models.CASCADE, related_name="codes")
-    code = models.CharField(max_length=40)
-    max_uses = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
-    used = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    lane = models.ForeignKey(Lane, on_delete=models.CASCADE, related_name="codes", verbose_name=_("lane"))
+    code = models.CharField(_("code"), max_length=40)
+    max_uses = models.PositiveIntegerField(
+        _("uses allowed"), default=1, validators=[MinValueValidator(1)], help_text=_("How many fans can use this code.")
+    )
+    used = models.PositiveIntegerField(_("used"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = _("presale code")
+        verbose_name_plural = _("presale codes")
         constraints = [
             models.UniqueConstraint(fields=["lane", "code"], name="presale_code_unique_in_lane"),
             models.CheckConstraint(condition=Q(used__lte=F("max_uses")), name="presale_code_within_limit"),
@@ -90,3 +113,17 @@ class PresaleCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.used}/{self.max_uses})"
+
+    def clean(self) -> None:
+        # The database refuses it too (presale_code_within_limit).
+        if self.max_uses is not None and self.max_uses < self.used:
+            raise ValidationError(
+                {
+                    "max_uses": ngettext(
+                        "This code has been used %(used)d time already; allow at least that many.",
+                        "This code has been used %(used)d times already; allow at least that many.",
+                        self.used,
+                    )
+                    % {"used": self.used}
+                },
+            )

@@ -1,14 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from inventory.urls import api_urlpatterns as inventory_api
 from payments.urls import api_urlpatterns as payments_api
 from queueroom.urls import api_urlpatterns as queue_api
 from ticketing import health
 
-admin.site.site_header = "Ticketing · promoters"
-admin.site.site_title = "Ticketing admin"
-admin.site.index_title = "Sales, venues and events"
+admin.site.site_header = _("Tickets · promoters")
+admin.site.site_title = _("Tickets admin")
+admin.site.index_title = _("Sales, venues and events")
+# At 1280 px the model list beside every page took a quarter of the width the
+# event list and the price tiers need; the breadcrumbs and the index remain.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

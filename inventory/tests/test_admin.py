@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inventory.models import Event, InventoryItem, Seat, Section, Venue
 from inventory.services import catalog
+from ticketing.tests.words import shown
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,8 @@ def test_fans_cannot_open_the_admin(fan, small_event):
 
 def test_event_page_shows_counts_per_status(promoter_client, small_event):
     body = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
-    assert "<strong>90</strong> available" in body
-    assert "<strong>0</strong> sold" in body
+    assert f"{shown('Available')}: <strong>90</strong>" in body
+    assert f"{shown('Sold')}: <strong>0</strong>" in body
 
 
 def test_venue_page_links_seat_generation(promoter_client, small_event):
@@ -68,7 +69,9 @@ def test_bad_seat_generation_input_shows_an_error_and_changes_nothing(promoter_c
     url = f"/admin/inventory/section/{section.pk}/generate-seats/"
     response = promoter_client.post(url, {"rows": "A-C", "seats_per_row": "10,12"})
     assert response.status_code == 200
-    assert "one per row" in response.content.decode()
+    assert shown("Give one seat count, or one per row (%(rows)d rows, %(counts)d counts).", rows=3, counts=2) in (
+        response.content.decode()
+    )
     assert not Seat.objects.filter(section=section).exists()
 
 

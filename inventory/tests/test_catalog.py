@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.utils import translation
 
 from inventory.models import Event, InventoryItem, Seat, Section, Venue
 from inventory.services import catalog
@@ -119,7 +120,7 @@ def test_bad_event_json_is_refused_and_writes_nothing(small_event, mutate, messa
     data["venue"]["slug"] = "bad-venue"
     mutate(data)
     before = (Event.objects.count(), Venue.objects.count(), Seat.objects.count(), InventoryItem.objects.count())
-    with pytest.raises(CatalogError, match=message):
+    with pytest.raises(CatalogError, match=message), translation.override("en"):
         catalog.import_event(data)
     after = (Event.objects.count(), Venue.objects.count(), Seat.objects.count(), InventoryItem.objects.count())
     assert after == before

@@ -1,4 +1,6 @@
-"""Waiting-room fixtures: real Redis under this run's key prefix, cleaned after each test."""
+"""Waiting-room fixtures: real Redis under this run's key prefix, cleaned
+before and after each test (tests of other apps join queues too and leave
+their keys: a test here that reads every key of the prefix must not see them)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,20 @@ from queueroom import redis_scripts as rs
 from ticketing import memo
 
 
-@pytest.fixture(autouse=True)
-def _clean_queue_state() -> Iterator[None]:
-    memo.clear_all()  # the queue setup, the events by slug, the events marked active
-    yield
-    memo.clear_all()
+def _delete_queue_keys() -> None:
     c = rs.client()
     found = list(c.scan_iter(match=f"{keys.prefix()}*", count=1000))
     for i in range(0, len(found), 500):
         c.delete(*found[i : i + 500])
+
+
+@pytest.fixture(autouse=True)
+def _clean_queue_state() -> Iterator[None]:
+    memo.clear_all()  # the queue setup, the events by slug, the events marked active
+    _delete_queue_keys()
+    yield
+    memo.clear_all()
+    _delete_queue_keys()
 
 
 @pytest.fixture

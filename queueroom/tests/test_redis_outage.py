@@ -22,6 +22,7 @@ from queueroom import keys, limits, selectors, services
 from queueroom.management.commands.run_admitter import Command as Admitter
 from queueroom.models import Lane, PresaleCode
 from ticketing.tests.redis_outage import HANG, PrivateRedis, bounded, redis_at
+from ticketing.tests.words import shown
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,7 +121,19 @@ def test_promoter_page_shows_the_event_while_the_queue_is_unavailable(
         page = bounded(lambda: promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/"))
     finally:
         redis_server.resume()
-    assert page.status_code == 200 and "Queue figures unavailable" in page.content.decode()
+    assert page.status_code == 200
+    assert shown("Queue figures unavailable: Redis does not answer.") in page.content.decode()
+
+
+def test_live_queue_figures_answer_503_while_redis_hangs(small_event, redis_server, promoter_client) -> None:  # type: ignore[no-untyped-def]
+    """The panel's script shows "figures unavailable" on any answer but 200."""
+    url = f"/admin/inventory/event/{small_event.pk}/queue-figures/"
+    redis_server.pause()
+    try:
+        _unavailable(bounded(lambda: promoter_client.get(url)))
+    finally:
+        redis_server.resume()
+    assert bounded(lambda: promoter_client.get(url)).status_code == 200
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,6 @@
 """Venue and event files: JSON export and all-or-nothing import (format in
 docs/catalog-json.md). Every refusal is a CatalogError naming where in the
-file it is, shown to the promoter as is."""
+file it is, shown to the promoter as is (in the admin's language)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from inventory.models import Event, PriceTier, Seat, Section, Venue
 from inventory.services.catalog.seating import SEAT_SPACING, CatalogError, create_event_inventory, seat_rank
@@ -49,10 +51,10 @@ def export_venue(venue: Venue) -> dict[str, Any]:
 
 def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
-        raise CatalogError(f"{where}: '{key}' is missing.")
+        raise CatalogError(gettext("%(where)s: '%(key)s' is missing.") % {"where": where, "key": key})
     value = data[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise CatalogError(f"{where}: '{key}' has the wrong type.")
+        raise CatalogError(gettext("%(where)s: '%(key)s' has the wrong type.") % {"where": where, "key": key})
     return value
 
 
@@ -61,11 +63,11 @@ def _number(data: dict[str, Any], key: str, default: float, where: str, kind: ty
     a TypeError from int([1]) or float("x") reaching the admin as a 500."""
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CatalogError(f"{where}: '{key}' must be a number.")
+        raise CatalogError(gettext("%(where)s: '%(key)s' must be a number.") % {"where": where, "key": key})
     try:
         return kind(value)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise CatalogError(f"{where}: '{key}' must be a number.") from exc
+        raise CatalogError(gettext("%(where)s: '%(key)s' must be a number.") % {"where": where, "key": key}) from exc
 
 
 @transaction.atomic
@@ -73,10 +75,10 @@ def import_venue(data: Any) -> Venue:
     """Create a venue with its sections and seats from export_venue's format.
     All or nothing: on any error nothing is written."""
     if not isinstance(data, dict) or data.get("format") != VENUE_FORMAT:
-        raise CatalogError(f"Not a venue file (expected format {VENUE_FORMAT!r}).")
+        raise CatalogError(gettext("Not a venue file (expected format '%(format)s').") % {"format": VENUE_FORMAT})
     slug = _require(data, "slug", str, "venue")
     if Venue.objects.filter(slug=slug).exists():
-        raise CatalogError(f"A venue with slug {slug!r} already exists.")
+        raise CatalogError(gettext("A venue with slug '%(slug)s' already exists.") % {"slug": slug})
     venue = Venue.objects.create(
         name=_require(data, "name", str, "venue"),
         slug=slug,
@@ -92,14 +94,19 @@ def import_venue(data: Any) -> Venue:
 def _import_section(venue: Venue, sdata: Any, *, index: int, codes: set[str]) -> None:
     where = f"sections[{index}]"
     if not isinstance(sdata, dict):
-        raise CatalogError(f"{where} is not an object.")
+        raise CatalogError(gettext("%(where)s is not an object.") % {"where": where})
     code = _require(sdata, "code", str, where)
     if code in codes:
-        raise CatalogError(f"{where}: section code {code!r} appears twice.")
+        raise CatalogError(
+            gettext("%(where)s: section code '%(code)s' appears twice.") % {"where": where, "code": code}
+        )
     codes.add(code)
     kind = sdata.get("kind", Section.Kind.SEATED)
     if kind not in Section.Kind.values:
-        raise CatalogError(f"{where}: kind must be one of {Section.Kind.values}.")
+        raise CatalogError(
+            gettext("%(where)s: kind must be one of %(kinds)s.")
+            % {"where": where, "kinds": ", ".join(Section.Kind.values)}
+        )
     ga = kind == Section.Kind.GENERAL_ADMISSION
     section = Section.objects.create(
         venue=venue,
@@ -113,11 +120,11 @@ def _import_section(venue: Venue, sdata: Any, *, index: int, codes: set[str]) ->
     )
     if ga:
         if section.capacity < 1:
-            raise CatalogError(f"{where}: a general-admission section needs a capacity above 0.")
+            raise CatalogError(gettext("%(where)s: a standing section needs a capacity above 0.") % {"where": where})
         return
     seats = _section_seats(section, sdata, where)
     if len({(s.row_label, s.number) for s in seats}) != len(seats):
-        raise CatalogError(f"{where}: a seat (row, number) appears twice.")
+        raise CatalogError(gettext("%(where)s: a seat (row, number) appears twice.") % {"where": where})
     Seat.objects.bulk_create(seats, batch_size=5000)
     section.capacity = len(seats)
     section.save(update_fields=["capacity"])
@@ -128,13 +135,13 @@ def _section_seats(section: Section, sdata: dict[str, Any], where: str) -> list[
     for j, row in enumerate(_require(sdata, "rows", list, where)):
         rwhere = f"{where}.rows[{j}]"
         if not isinstance(row, dict):
-            raise CatalogError(f"{rwhere} is not an object.")
+            raise CatalogError(gettext("%(where)s is not an object.") % {"where": rwhere})
         label = _require(row, "label", str, rwhere)
         index = _number(row, "index", j, rwhere, int)
         for k, seat in enumerate(_require(row, "seats", list, rwhere)):
             swhere = f"{rwhere}.seats[{k}]"
             if not isinstance(seat, dict):
-                raise CatalogError(f"{swhere} is not an object.")
+                raise CatalogError(gettext("%(where)s is not an object.") % {"where": swhere})
             number = _require(seat, "number", int, swhere)
             seats.append(
                 Seat(
@@ -197,14 +204,14 @@ def _parse_dt(value: Any, where: str) -> datetime | None:
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
-        raise CatalogError(f"{where} must be an ISO 8601 date-time with a time zone.")
+        raise CatalogError(gettext("%(where)s must be an ISO 8601 date-time with a time zone.") % {"where": where})
     return parsed
 
 
 def _require_dt(value: Any, where: str) -> datetime:
     parsed = _parse_dt(value, where)
     if parsed is None:
-        raise CatalogError(f"{where} is missing.")
+        raise CatalogError(gettext("%(where)s is missing.") % {"where": where})
     return parsed
 
 
@@ -213,10 +220,10 @@ def import_event(data: Any) -> Event:
     """Create an event (and its venue when the venue's slug is new) from
     export_event's format, then its inventory. All or nothing."""
     if not isinstance(data, dict) or data.get("format") != EVENT_FORMAT:
-        raise CatalogError(f"Not an event file (expected format {EVENT_FORMAT!r}).")
+        raise CatalogError(gettext("Not an event file (expected format '%(format)s').") % {"format": EVENT_FORMAT})
     slug = _require(data, "slug", str, "event")
     if Event.objects.filter(slug=slug).exists():
-        raise CatalogError(f"An event with slug {slug!r} already exists.")
+        raise CatalogError(gettext("An event with slug '%(slug)s' already exists.") % {"slug": slug})
     vdata = _require(data, "venue", dict, "event")
     venue = Venue.objects.filter(slug=vdata.get("slug")).first() or import_venue(vdata)
     event = Event(
@@ -236,12 +243,15 @@ def import_event(data: Any) -> Event:
     for field in EVENT_FIELDS:
         if field in data:
             if not isinstance(data[field], int) or isinstance(data[field], bool):
-                raise CatalogError(f"event: '{field}' must be an integer.")
+                raise CatalogError(
+                    gettext("%(where)s: '%(key)s' must be an integer.") % {"where": "event", "key": field}
+                )
             setattr(event, field, data[field])
     try:
         event.full_clean()
-    except Exception as exc:
-        raise CatalogError(f"event: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+        raise CatalogError(f"event: {problems}") from exc
     event.save()
     sections = {s.code: s for s in venue.sections.all()}
     for i, tdata in enumerate(_require(data, "price_tiers", list, "event")):
@@ -252,19 +262,19 @@ def import_event(data: Any) -> Event:
 
 def _import_price_tier(event: Event, tdata: Any, *, sections: dict[str, Section], where: str) -> None:
     if not isinstance(tdata, dict):
-        raise CatalogError(f"{where} is not an object.")
+        raise CatalogError(gettext("%(where)s is not an object.") % {"where": where})
     code = _require(tdata, "section", str, where)
     if code not in sections:
-        raise CatalogError(f"{where}: the venue has no section {code!r}.")
+        raise CatalogError(gettext("%(where)s: the venue has no section '%(code)s'.") % {"where": where, "code": code})
     try:
         price = Decimal(str(_require(tdata, "price", (str, int, float), where)))
         fee = Decimal(str(tdata.get("fee", "0")))
     except InvalidOperation as exc:
-        raise CatalogError(f"{where}: price and fee are decimal numbers.") from exc
+        raise CatalogError(gettext("%(where)s: price and fee are decimal numbers.") % {"where": where}) from exc
     if not price.is_finite() or not fee.is_finite():
-        raise CatalogError(f"{where}: price and fee are decimal numbers.")
+        raise CatalogError(gettext("%(where)s: price and fee are decimal numbers.") % {"where": where})
     if price < 0 or fee < 0:
-        raise CatalogError(f"{where}: price and fee cannot be negative.")
+        raise CatalogError(gettext("%(where)s: price and fee cannot be negative.") % {"where": where})
     PriceTier.objects.create(
         event=event,
         section=sections[code],

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from inventory.models import Event, Seat, Section
 from ticketing.errors import DomainError
@@ -17,7 +18,8 @@ SEAT_SPACING = 10.0
 
 
 class CatalogError(DomainError, ValueError):
-    """Bad promoter input; the message is shown to the promoter as is.
+    """Bad promoter input; the message is shown to the promoter as is, in
+    the language of the request (the admin's): these never reach the JSON API.
     (Also a ValueError: the admin's forms and the import view catch those.)"""
 
     code = "invalid_catalog"
@@ -27,7 +29,7 @@ def parse_row_labels(spec: str) -> list[str]:
     """'A-Z' → A..Z; 'AA-AD' → AA, AB, AC, AD; '1-12' → 1..12; 'A,B,C' → A, B, C."""
     spec = spec.strip()
     if not spec:
-        raise CatalogError("Give at least one row, e.g. A-Z or 1-20.")
+        raise CatalogError(gettext("Give at least one row, e.g. A-Z or 1-20."))
     labels: list[str] = []
     for part in (p.strip() for p in spec.split(",")):
         if "-" not in part:
@@ -38,16 +40,16 @@ def parse_row_labels(spec: str) -> list[str]:
         if start.isdigit() and end.isdigit():
             lo, hi = int(start), int(end)
             if lo > hi:
-                raise CatalogError(f"Row range {part!r} runs backwards.")
+                raise CatalogError(gettext("Row range “%(range)s” runs backwards.") % {"range": part})
             labels.extend(str(n) for n in range(lo, hi + 1))
         elif start.isalpha() and end.isalpha() and len(start) == len(end):
             labels.extend(_alpha_range(start.upper(), end.upper(), part))
         else:
-            raise CatalogError(f"Row range {part!r} is not like A-Z, AA-AZ or 1-20.")
+            raise CatalogError(gettext("Row range “%(range)s” is not like A-Z, AA-AZ or 1-20.") % {"range": part})
     if len(set(labels)) != len(labels):
-        raise CatalogError("A row appears twice.")
+        raise CatalogError(gettext("A row appears twice."))
     if any(len(label) > 8 for label in labels):
-        raise CatalogError("Row labels are at most 8 characters.")
+        raise CatalogError(gettext("Row labels are at most 8 characters."))
     return labels
 
 
@@ -67,7 +69,7 @@ def _alpha_range(start: str, end: str, part: str) -> list[str]:
 
     lo, hi = to_int(start), to_int(end)
     if lo > hi:
-        raise CatalogError(f"Row range {part!r} runs backwards.")
+        raise CatalogError(gettext("Row range “%(range)s” runs backwards.") % {"range": part})
     return [to_label(v, len(start)) for v in range(lo, hi + 1)]
 
 
@@ -76,13 +78,16 @@ def parse_seat_counts(spec: str, rows: int) -> list[int]:
     try:
         counts = [int(p) for p in spec.replace(" ", "").split(",") if p]
     except ValueError as exc:
-        raise CatalogError("Seats per row must be a number or a comma-separated list of numbers.") from exc
+        raise CatalogError(gettext("Seats per row must be a number or a comma-separated list of numbers.")) from exc
     if len(counts) == 1:
         counts = counts * rows
     if len(counts) != rows:
-        raise CatalogError(f"Give one seat count, or one per row ({rows} rows, {len(counts)} counts).")
+        raise CatalogError(
+            gettext("Give one seat count, or one per row (%(rows)d rows, %(counts)d counts).")
+            % {"rows": rows, "counts": len(counts)}
+        )
     if any(c < 1 or c > 500 for c in counts):
-        raise CatalogError("Each row has between 1 and 500 seats.")
+        raise CatalogError(gettext("Each row has between 1 and 500 seats."))
     return counts
 
 
@@ -99,11 +104,11 @@ def generate_seats(
     """Create the seats of a seated section, row by row, centred, with x/y for
     the map and a best-available rank. Returns how many seats were made."""
     if section.is_general_admission:
-        raise CatalogError("General-admission sections have a capacity, not seats.")
+        raise CatalogError(gettext("Standing sections have a capacity, not seats."))
     if len(rows) != len(seats_per_row):
-        raise CatalogError("One seat count per row.")
+        raise CatalogError(gettext("One seat count per row."))
     if section.items.exists():
-        raise CatalogError("This section already has event inventory; its seat map is frozen.")
+        raise CatalogError(gettext("An event already sells this section, so its seat map can no longer change."))
     if replace:
         section.seats.all().delete()
     last_row = section.seats.aggregate(last=Max("row_index"))["last"]
@@ -129,7 +134,7 @@ def generate_seats(
         with transaction.atomic():
             Seat.objects.bulk_create(seats, batch_size=5000)
     except Exception as exc:  # IntegrityError: a row/number already exists
-        raise CatalogError(f"Could not add the seats: {exc}") from exc
+        raise CatalogError(gettext("Could not add the seats: %(error)s") % {"error": exc}) from exc
     section.capacity = section.seats.count()
     section.save(update_fields=["capacity"])
     return len(seats)
