@@ -108,3 +108,10 @@ def subnet_of(address: str) -> str:
         return address
     prefix = 24 if parsed.version == 4 else 64
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def for_axes(request: HttpRequest) -> str | None:
+    """django-axes' client address: None when there is none (a test's
+    force_login, a Unix socket), which its logs store as empty."""
+    found = from_request(request)
+    return None if found == UNKNOWN else found
