@@ -21,7 +21,7 @@ format:
 	$(STACK) exec ruff check --fix .
 
 worker:
-	$(STACK) exec celery -A ticketing worker -l INFO
+	$(STACK) exec celery -A ticketing worker -l INFO -Q celery,payments
 
 beat:
 	$(STACK) exec celery -A ticketing beat -l INFO -s .var/celerybeat-schedule

@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory import limits, selectors
+from inventory import hooks, limits, selectors
 from inventory.access import ensure_store_access
 from inventory.identity import FanRequest
 from inventory.models import Event, Order
@@ -218,6 +218,9 @@ def order_json(order: Order, lines: list[dict[str, Any]] | None = None) -> dict[
         "total": str(order.total),
         "currency": order.currency,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        # The latest payment (payments registers the reader; None without one):
+        # its "processing" is true while payment work waits for the PSP.
+        "payment": hooks.order_payment(order),
     }
 
 

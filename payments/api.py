@@ -31,11 +31,14 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
     if not isinstance(email, str) or len(email) > 254 or (email and "@" not in email):
         raise RequestError("'email' must be an e-mail address.", code="invalid_request")
     result = services.start_checkout(order_id=order_id, owner=request.fan_id, email=email)
+    # 202 + processing: the PSP's line is long and a task is creating the
+    # intent; POST again (idempotent) until client_secret is there (docs/api.md).
     return JsonResponse(
         {
             "order_id": str(result.order.pk),
             "status": result.order.status,
             "expires_at": result.order.expires_at.isoformat() if result.order.expires_at else None,
+            "processing": result.processing,
             "payment": {
                 "provider": get_provider().name,
                 "client_secret": result.payment.client_secret,
@@ -44,8 +47,20 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
                 "currency": result.payment.currency,
             },
         },
-        headers={"Cache-Control": "private, no-store"},
+        status=202 if result.processing else 200,
+        headers=_answer_headers(result.processing),
     )
+
+
+def _answer_headers(processing: bool) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-store"}
+    if processing:
+        headers["Retry-After"] = str(PROCESSING_POLL_SECONDS)
+    return headers
+
+
+# How often a client polls while its payment is processing (Retry-After on 202).
+PROCESSING_POLL_SECONDS = 2
 
 
 @csrf_exempt
@@ -57,15 +72,21 @@ def pay(request: FanRequest, order_id: str) -> JsonResponse:
     method = data.get("payment_method")
     if not isinstance(method, str) or not method or len(method) > 255:
         raise RequestError("Give 'payment_method', e.g. pm_card_visa.", code="invalid_request")
-    order = services.pay(order_id=order_id, owner=request.fan_id, payment_method=method)
+    # 202 + processing: the PSP's line is long and a task confirms the
+    # payment; the fan polls GET /api/v1/orders/{id}/ ("payment.processing").
+    result = services.pay_or_defer(order_id=order_id, owner=request.fan_id, payment_method=method)
+    order = result.order
     return JsonResponse(
         {
             "order_id": str(order.pk),
             "status": order.status,
+            "processing": result.processing,
             "paid_at": order.paid_at.isoformat() if order.paid_at else None,
             "tickets_url": f"/orders/{order.pk}/tickets/",
+            "order_url": f"/api/v1/orders/{order.pk}/",
         },
-        headers={"Cache-Control": "private, no-store"},
+        status=202 if result.processing else 200,
+        headers=_answer_headers(result.processing),
     )
 
 

@@ -41,6 +41,10 @@ class Payment(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
     refund_reason = models.CharField(max_length=300, blank=True)
+    # Set while a payment task waits for the PSP's leaky bucket on the fan's
+    # behalf (creating the intent, or confirming it): the fan is shown
+    # "processing your payment". Cleared when the task is done.
+    processing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from inventory import hooks
 from inventory.admin import EventAdmin
 from inventory.models import Event
 from queueroom import services
@@ -62,11 +63,14 @@ class QueueEventAdmin(EventAdmin):
             ("Open offers", doc["offers"]),
             ("Admission rate (set)", f"{doc['rate_per_minute']}/min"),
             ("Max in store", doc["max_in_store"]),
-            ("Paused", "yes" if doc["paused"] else "no"),
+            ("Paused", _paused(doc)),
             ("Closed (sold out)", "yes" if doc["closed"] else "no"),
             # Not a readiness condition (web nodes serve without it), so it is shown here.
             ("Background work (Celery)", health.probe.report().warnings.get("celery") or "running"),
         ]
+        # Other apps' admission gates (inventory.hooks), e.g. the PSP's circuit breaker.
+        for name, gate in hooks.admission_gates().items():
+            rows.append((f"Admission gate: {name}", ("open" if gate.open else "CLOSED") + f" ({gate.detail})"))
         for lane in doc["lanes"].values():
             rows.append(
                 (
@@ -89,6 +93,16 @@ class QueueEventAdmin(EventAdmin):
         for event in queryset:
             services.set_paused(event=event, paused=False)
         self.message_user(request, "Resumed.", messages.SUCCESS)
+
+
+PAUSED_BY = {"organiser": "by the promoter", "payments_unavailable": "payments unavailable (PSP circuit breaker)"}
+
+
+def _paused(doc: dict[str, Any]) -> str:
+    if not doc["paused"]:
+        return "no"
+    reason = doc.get("paused_reason") or "organiser"
+    return f"yes, {PAUSED_BY.get(reason, reason)}"
 
 
 admin.site.unregister(Event)

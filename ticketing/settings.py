@@ -178,10 +178,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_keepalive": True,
 }
 CELERY_TIMEZONE = "UTC"
+# Payment work waits for the PSP's leaky bucket: on its own queue (and
+# worker, see scripts/devstack.py run), it never delays the sweeper or e-mail.
+CELERY_TASK_ROUTES = {"payments.*": {"queue": "payments"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-sweep-expired-locks": {
         "task": "inventory.sweep_expired_locks",
         "schedule": float(envint("INVENTORY_SWEEP_SECONDS", 5, minimum=1)),
+        "options": {"expires": 10},
+    },
+    # While the PSP's circuit breaker is open, one trial call after its reset time closes it again.
+    "payments-probe-psp": {
+        "task": "payments.probe_psp",
+        "schedule": float(envint("PSP_PROBE_SECONDS", 5, minimum=1)),
         "options": {"expires": 10},
     },
     # Proof that background work flows (beat → broker → a worker); /readyz reports its age.
@@ -335,5 +344,21 @@ STRIPE_TIMEOUT_SECONDS = envfloat("STRIPE_TIMEOUT_SECONDS", 5.0)
 STRIPE_MAX_RETRIES = envint("STRIPE_MAX_RETRIES", 1, minimum=0)
 # A webhook signed longer ago than this is refused (Stripe's own default).
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = envint("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+
+# Protecting the PSP (docs/payments.md, "Protecting the PSP").
+# The leaky bucket: every PSP request of every process leaves at this constant
+# rate (Stripe allows ~25 requests/s per endpoint by default).
+PSP_BUCKET_PER_MINUTE = envint("PSP_BUCKET_PER_MINUTE", 500, minimum=1)
+# The longest a web request waits for its turn; past it the work goes to the
+# `payments` Celery queue and the fan sees "processing your payment".
+PSP_BUCKET_WEB_MAX_WAIT_SECONDS = envfloat("PSP_BUCKET_WEB_MAX_WAIT_SECONDS", 2.0, minimum=0.0)
+# How far ahead a payment task reserves its turn (it reserves again later if the line is longer).
+PSP_BUCKET_TASK_MAX_WAIT_SECONDS = envfloat("PSP_BUCKET_TASK_MAX_WAIT_SECONDS", 30.0, minimum=1.0)
+# The circuit breaker, shared by all processes through Redis: open after this
+# many consecutive PSP failures (timeouts, 5xx, 429), half-open after the reset time.
+PSP_BREAKER_FAIL_MAX = envint("PSP_BREAKER_FAIL_MAX", 5, minimum=1)
+PSP_BREAKER_RESET_SECONDS = envint("PSP_BREAKER_RESET_SECONDS", 30, minimum=1)
+# While the breaker is open, beat asks the PSP this often whether it is back.
+PSP_PROBE_SECONDS = envint("PSP_PROBE_SECONDS", 5, minimum=1)
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "tickets@localhost")
