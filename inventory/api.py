@@ -218,10 +218,15 @@ def order_json(order: Order, lines: list[dict[str, Any]] | None = None) -> dict[
         "total": str(order.total),
         "currency": order.currency,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-        # The latest payment (payments registers the reader; None without one):
-        # its "processing" is true while payment work waits for the PSP.
-        "payment": hooks.order_payment(order),
     }
+
+
+def order_with_payment(order: Order) -> dict[str, Any]:
+    """One order as GET /api/v1/orders/{id}/ shows it: with its latest payment
+    (payments registers the reader; None without one), whose "processing" is
+    true while payment work waits for the PSP: the page that polls this URL
+    says "processing your payment". One query more, so lists leave it out."""
+    return {**order_json(order), "payment": hooks.order_payment(order)}
 
 
 @csrf_exempt
@@ -234,7 +239,7 @@ def order_detail(request: FanRequest, order_id: str) -> JsonResponse:
         raise RequestError("No such order.", code="order_not_found")
     if request.method == "DELETE":
         order = holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
-    return JsonResponse(order_json(order))
+    return JsonResponse(order_with_payment(order))
 
 
 @require_GET
