@@ -25,8 +25,10 @@ from payments.bucket import redis_client
 from payments.providers import ProviderUnavailable, get_provider
 from payments.tests.helpers import hold, post_json
 from queueroom import services as queue
-from queueroom.tests.conftest import _clean_queue_state  # noqa: F401 - autouse: this module's queue keys
-from queueroom.tests.conftest import join_many
+from queueroom.tests.conftest import (
+    _clean_queue_state,  # noqa: F401 - autouse: this module's queue keys
+    join_many,
+)
 
 pytestmark = pytest.mark.django_db
 

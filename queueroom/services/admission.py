@@ -52,7 +52,9 @@ def plan_tick(*, event: Event) -> TickPlan:
     tick."""
     reason = "organiser" if QueueConfig.objects.filter(event=event, paused=True).exists() else None
     reason = reason or hooks.admission_closed_reason()
-    return TickPlan(setup=load_setup(event), paused=reason is not None, closed=_sold_out(event.pk), paused_reason=reason)
+    return TickPlan(
+        setup=load_setup(event), paused=reason is not None, closed=_sold_out(event.pk), paused_reason=reason
+    )
 
 
 def tick(*, event: Event, now: float) -> dict[str, Any] | None:
