@@ -134,7 +134,9 @@ def admitted_by_tick(event: Event, now: float) -> tuple[int, object]:
     return doc["admitted"], doc["paused_reason"]
 
 
-def test_five_failures_open_it_then_checkout_fails_fast_and_admission_pauses(fan, small_event, settings, refusing_psp):
+def test_five_failures_open_it_then_checkout_fails_fast_and_admission_pauses(
+    fan, small_event, settings, refusing_psp, promoter_client
+):
     now = float(int(time.time()))
     fans = queue_with_fans(small_event, now)
     order = hold(fan, 1)
@@ -152,6 +154,10 @@ def test_five_failures_open_it_then_checkout_fails_fast_and_admission_pauses(fan
     # Fans keep their places and see them.
     last = queue.status(token=fans[-1].token, fan_id=None, now=now + 1, claim=False)
     assert (last.status, last.position) == (queue.WAITING, 20)
+    # The promoter sees why in the event's live panel.
+    panel = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
+    assert "yes, payments unavailable (PSP circuit breaker)" in panel
+    assert "Admission gate: payments" in panel and "PSP circuit breaker open after 5 failures" in panel
 
 
 def test_after_the_reset_time_one_trial_closes_it_and_admission_resumes(fan, small_event, settings, refusing_psp):
