@@ -6,6 +6,7 @@ it, and admission resumes. Declines and 4xx answers are the PSP answering."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from inventory.models import Event
 from payments import breaker, keys, tasks
@@ -274,3 +276,35 @@ def test_the_probe_closes_it_once_the_psp_answers(fan, small_event, settings, re
     reset_time_passes()
     settings.STRIPE_API_BASE = localstripe_url
     assert tasks.probe() == breaker.CLOSED  # localstripe's 404 for the probe intent is an answer
+
+
+def test_the_sweeper_leaves_checkouts_alone_while_open_and_expires_them_after(
+    fan, second_fan, small_event, settings, refusing_psp
+):
+    from inventory.models import InventoryItem, Order, OrderStatus
+    from inventory.services.holds import sweep_expired
+    from payments.models import Payment, PaymentStatus
+
+    orders = [hold(client, 1) for client in (fan, second_fan)]
+    for client, order in zip((fan, second_fan), orders, strict=True):
+        assert checkout(client, order).status_code == 200
+    healthy = settings.STRIPE_API_BASE
+    open_the_breaker(fan, hold(fan, 1), settings, refusing_psp)
+    past = timezone.now() - dt.timedelta(minutes=1)
+    for order in orders:
+        Order.objects.filter(pk=order.pk).update(expires_at=past)
+        InventoryItem.objects.filter(order=order).update(locked_until=past)
+
+    sweep_expired()  # no error: the orders cannot be cancelled at the PSP yet
+
+    assert refusing_psp.connections == 5  # failed fast, no request
+    assert set(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)) == {
+        OrderStatus.PAYMENT_PENDING
+    }
+    reset_time_passes()
+    settings.STRIPE_API_BASE = healthy
+    sweep_expired()  # the first cancel is the trial; it closes the breaker and the rest follow
+    assert set(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)) == {
+        OrderStatus.EXPIRED
+    }
+    assert set(Payment.objects.filter(order__in=orders).values_list("status", flat=True)) == {PaymentStatus.CANCELED}
