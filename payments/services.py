@@ -138,9 +138,10 @@ def _hand_over(payment: Payment, enqueue: Callable[[], object]) -> None:
         return
     try:
         enqueue()
-    except Exception:
+    except Exception as exc:  # the broker did not take it: the fan retries later
         _done_processing(payment.pk)
-        raise
+        log.warning("could not queue payment work for payment %s: %s", payment.pk, exc)
+        raise ProviderBusy("Payments are very busy right now; nothing was charged.", retry_after=5) from exc
 
 
 def _done_processing(payment_id: int) -> None:

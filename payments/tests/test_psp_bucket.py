@@ -189,3 +189,22 @@ def test_a_fan_with_no_payment_yet_sees_no_payment(fan, small_event):
     assert fan.get(f"/api/v1/orders/{order.pk}/").json()["payment"] is None
     services.start_checkout(order_id=order.pk, owner=order.owner)
     assert fan.get(f"/api/v1/orders/{order.pk}/").json()["payment"]["ready"] is True
+
+
+def test_when_the_broker_refuses_the_hand_over_the_fan_gets_503_and_nothing_is_marked(
+    fan, small_event, settings, monkeypatch
+):
+    order = hold(fan, 1)
+    post_json(fan, f"/api/v1/orders/{order.pk}/checkout/")
+    settings.PSP_BUCKET_PER_MINUTE = 2
+    book_the_line()
+
+    def broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.confirm_payment, "delay", broker_down)
+    answer = post_json(fan, f"/api/v1/orders/{order.pk}/pay/", {"payment_method": "pm_card_visa"})
+
+    assert (answer.status_code, answer.json()["error"]) == (503, "payment_provider_unavailable")
+    assert int(answer["Retry-After"]) >= 1
+    assert fan.get(f"/api/v1/orders/{order.pk}/").json()["payment"]["processing"] is False
