@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory import limits, selectors
+from inventory import hooks, limits, selectors
 from inventory.access import ensure_store_access, presale_access
 from inventory.identity import FanRequest
 from inventory.models import Event, Order
@@ -223,6 +223,14 @@ def order_json(order: Order, lines: list[dict[str, Any]] | None = None) -> dict[
     }
 
 
+def order_with_payment(order: Order) -> dict[str, Any]:
+    """One order as GET /api/v1/orders/{id}/ shows it: with its latest payment
+    (payments registers the reader; None without one), whose "processing" is
+    true while payment work waits for the PSP: the page that polls this URL
+    says "processing your payment". One query more, so lists leave it out."""
+    return {**order_json(order), "payment": hooks.order_payment(order)}
+
+
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
 @store_api
@@ -233,7 +241,7 @@ def order_detail(request: FanRequest, order_id: str) -> JsonResponse:
         raise RequestError("No such order.", code="order_not_found")
     if request.method == "DELETE":
         order = holds.release_order(order_id=order.pk, owner=owner, actor=owner, reason="released_by_fan")
-    return JsonResponse(order_json(order))
+    return JsonResponse(order_with_payment(order))
 
 
 @require_GET

@@ -33,11 +33,14 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
     if not isinstance(email, str) or len(email) > 254 or (email and "@" not in email):
         raise RequestError("'email' must be an e-mail address.", code="invalid_request")
     result = services.start_checkout(order_id=order_id, owner=request.fan_id, email=email)
+    # 202 + processing: the PSP's line is long and a task is creating the
+    # intent; POST again (idempotent) until client_secret is there (docs/api.md).
     return JsonResponse(
         {
             "order_id": str(result.order.pk),
             "status": result.order.status,
             "expires_at": result.order.expires_at.isoformat() if result.order.expires_at else None,
+            "processing": result.processing,
             "payment": {
                 "provider": get_provider().name,
                 "client_secret": result.payment.client_secret,
@@ -46,8 +49,20 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
                 "currency": result.payment.currency,
             },
         },
-        headers={"Cache-Control": "private, no-store"},
+        status=202 if result.processing else 200,
+        headers=_answer_headers(result.processing),
     )
+
+
+def _answer_headers(processing: bool) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-store"}
+    if processing:
+        headers["Retry-After"] = str(PROCESSING_POLL_SECONDS)
+    return headers
+
+
+# How often a client polls while its payment is processing (Retry-After on 202).
+PROCESSING_POLL_SECONDS = 2
 
 
 @csrf_exempt
@@ -59,13 +74,19 @@ def pay(request: FanRequest, order_id: str) -> JsonResponse:
     method = data.get("payment_method")
     if not isinstance(method, str) or not method or len(method) > 255:
         raise RequestError("Give 'payment_method', e.g. pm_card_visa.", code="invalid_request")
-    done = services.confirm(order_id=order_id, owner=request.fan_id, payment_method=method)
-    answer = _paid_json(done.order)
-    if done.action_secret:
+    # 202 + processing: the PSP's line is long and a task confirms the
+    # payment; the fan polls GET /api/v1/orders/{id}/ ("payment.processing").
+    result = services.pay_or_defer(order_id=order_id, owner=request.fan_id, payment_method=method)
+    answer = {
+        **_paid_json(result.order),
+        "processing": result.processing,
+        "order_url": f"/api/v1/orders/{result.order.pk}/",
+    }
+    if result.action_secret:
         # The bank asks the fan to authenticate: Stripe.js shows its step
         # with this secret, then the page calls settle/.
-        answer["next_action"] = {"type": "authenticate", "client_secret": done.action_secret}
-    return JsonResponse(answer, headers={"Cache-Control": "private, no-store"})
+        answer["next_action"] = {"type": "authenticate", "client_secret": result.action_secret}
+    return JsonResponse(answer, status=202 if result.processing else 200, headers=_answer_headers(result.processing))
 
 
 @csrf_exempt

@@ -44,6 +44,10 @@ class Payment(models.Model):
     # When the confirmation e-mail went out: a redelivered e-mail task finds
     # it set and sends nothing (payments.notifications).
     tickets_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set while a payment task waits for the PSP's leaky bucket on the fan's
+    # behalf (creating the intent, or confirming it): the fan is shown
+    # "processing your payment". Cleared when the task is done.
+    processing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,11 +28,15 @@ from payments.models import Payment, PaymentStatus, Ticket
 from payments.providers import (
     AuthenticationFailed,
     CardDeclined,
+    CircuitOpen,
     Intent,
     IntentStatus,
+    ProviderBusy,
     ProviderError,
+    ProviderUnavailable,
     get_provider,
 )
+from ticketing.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,17 @@ UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CANCELED
 class Checkout:
     order: Order
     payment: Payment
+    # The PSP's bucket is full: a task creates the intent; ask again for it.
+    processing: bool = False
+
+
+@dataclass(frozen=True)
+class PayResult:
+    order: Order
+    # The PSP's bucket is full: a task confirms the payment; poll the order.
+    processing: bool = False
+    # The bank asks for 3-D Secure (see Confirmation).
+    action_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +136,57 @@ def start_checkout(*, order_id: uuid.UUID | str, owner: str, email: str = "") ->
         Payment.objects.filter(pk=payment.pk).update(email=email, updated_at=timezone.now())
         payment.email = email
     if payment.intent_id is None:
-        payment = _attach_intent(payment)
+        if payment.processing_since is not None:
+            return Checkout(order=order, payment=payment, processing=True)  # a task is on it
+        try:
+            payment = _attach_intent(payment)
+        except ProviderBusy:
+            # The PSP's line is longer than a web request may wait: a task
+            # waits in it instead; the fan asks again (idempotent) for the intent.
+            from payments.tasks import attach_intent
+
+            _hand_over(payment, lambda: attach_intent.delay(payment.pk))
+            payment.refresh_from_db()
+            return Checkout(order=order, payment=payment, processing=True)
     return Checkout(order=order, payment=payment)
+
+
+def _hand_over(payment: Payment, enqueue: Callable[[], object]) -> None:
+    """Mark the payment as being processed by a task and queue that task,
+    once (a concurrent request that also found the line full sees the mark).
+    The mark goes back if the task cannot be queued."""
+    marked = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING, processing_since__isnull=True).update(
+        processing_since=timezone.now()
+    )
+    if not marked:
+        return
+    try:
+        enqueue()
+    except Exception as exc:  # the broker did not take it: the fan retries later
+        _done_processing(payment.pk)
+        log.warning("could not queue payment work for payment %s: %s", payment.pk, exc)
+        raise ProviderBusy("Payments are very busy right now; nothing was charged.", retry_after=5) from exc
+
+
+def _done_processing(payment_id: int) -> None:
+    Payment.objects.filter(pk=payment_id).update(processing_since=None)
+
+
+def attach_deferred(*, payment_id: int) -> None:
+    """The ``payments.attach_intent`` task: create the intent of a checkout
+    whose web request found the PSP's line full. Raises ProviderUnavailable
+    (the task retries; the payment stays marked as processing)."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return
+    try:
+        if payment.status == PaymentStatus.PENDING and payment.intent_id is None:
+            _attach_intent(payment)
+    except ProviderUnavailable:
+        raise
+    except DomainError as exc:
+        log.info("deferred checkout of payment %s ended: %s", payment_id, exc.detail)
+    _done_processing(payment_id)
 
 
 def _attach_intent(payment: Payment) -> Payment:
@@ -178,6 +243,8 @@ def confirm(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> Co
     except CardDeclined as exc:
         status = _declined(payment, exc.detail)
         raise CardDeclined(exc.detail, status=status) from exc
+    except (ProviderBusy, CircuitOpen):
+        raise  # nothing was sent
     except ProviderError:
         # A concurrent confirm of the same intent (a double click, a retried
         # request) makes the PSP refuse this one. If the payment went
@@ -213,6 +280,50 @@ def refresh(*, order_id: uuid.UUID | str, owner: str) -> Order:
         failed = AuthenticationFailed if last.failure_reason.startswith(AUTHENTICATION_FAILED) else CardDeclined
         raise failed(last.failure_reason, status=order.status)
     return order
+
+
+def pay_or_defer(*, order_id: uuid.UUID | str, owner: str, payment_method: str) -> PayResult:
+    """``pay`` for a web request: when the PSP's line is longer than a web
+    request may wait (ProviderBusy), a ``payments.confirm_payment`` task waits
+    in it instead and the result says ``processing`` (the fan polls the
+    order). A payment a task is already confirming is not confirmed twice."""
+    order = _own_order(order_id, owner)
+    queued = Payment.objects.filter(
+        order=order, status=PaymentStatus.PENDING, intent_id__isnull=False, processing_since__isnull=False
+    ).exists()
+    if queued and order.status == OrderStatus.PAYMENT_PENDING:
+        return PayResult(order=order, processing=True)
+    try:
+        done = confirm(order_id=order.pk, owner=owner, payment_method=payment_method)
+        return PayResult(order=done.order, action_secret=done.action_secret)
+    except ProviderBusy:
+        payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING, intent_id__isnull=False).first()
+        if payment is None:
+            raise
+        from payments.tasks import confirm_payment
+
+        pk = payment.pk
+        _hand_over(payment, lambda: confirm_payment.delay(pk, payment_method))
+        order.refresh_from_db()
+        return PayResult(order=order, processing=True)
+
+
+def confirm_deferred(*, payment_id: int, payment_method: str) -> None:
+    """The ``payments.confirm_payment`` task: ``pay`` on behalf of a fan whose
+    web request found the PSP's line full. A decline is recorded as in
+    ``pay`` (payment FAILED, order back to HELD). Raises ProviderUnavailable
+    (the task retries; the payment stays marked as processing)."""
+    payment = Payment.objects.select_related("order").filter(pk=payment_id).first()
+    if payment is None:
+        return
+    try:
+        if payment.status == PaymentStatus.PENDING and payment.order.status == OrderStatus.PAYMENT_PENDING:
+            pay(order_id=payment.order_id, owner=payment.order.owner, payment_method=payment_method)
+    except ProviderUnavailable:
+        raise
+    except DomainError as exc:  # declined (recorded), refused, or the order moved on
+        log.info("deferred payment %s ended: %s", payment_id, exc.detail)
+    _done_processing(payment_id)
 
 
 def _settled_paid(intent_id: str) -> bool:

@@ -28,6 +28,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from inventory import hooks
 from inventory.admin import EventAdmin
 from inventory.models import Event, SalePhase
 from queueroom import services
@@ -93,11 +94,15 @@ def queue_figures_of(event: Event, *, now: float) -> QueueFigures:
         (gettext("Turns offered, not yet taken"), doc["offers"]),
         (_field_name("admission_rate_per_minute"), gettext("%(rate)s/min") % {"rate": doc["rate_per_minute"]}),
         (_field_name("max_in_store"), doc["max_in_store"]),
-        (str(capfirst(QueueConfig._meta.get_field("paused").verbose_name)), _yes_no(doc["paused"])),
+        (str(capfirst(QueueConfig._meta.get_field("paused").verbose_name)), _paused(doc)),
         (gettext("Sold out"), _yes_no(doc["closed"])),
         # Not a readiness condition (web nodes serve without it), so it is shown here.
         (gettext("Background work (Celery)"), health.probe.report().warnings.get("celery") or gettext("running")),
     ]
+    # Other apps' admission gates (inventory.hooks), e.g. the PSP's circuit breaker.
+    for name, gate in hooks.admission_gates().items():
+        state = gettext("open") if gate.open else gettext("CLOSED")
+        rows.append((gettext("Admission gate: %(name)s") % {"name": name}, f"{state} ({gate.detail})"))
     for lane in doc["lanes"].values():
         state = gettext("open") if lane["opened"] else gettext("pre-queue")
         text = gettext("%(joined)s joined, served up to place %(front)s, %(rate)s/min measured, %(state)s") % {
@@ -218,6 +223,17 @@ class QueueEventAdmin(EventAdmin):
             count += 1
         done = ngettext("Resumed the queue of %(count)d event.", "Resumed the queues of %(count)d events.", count)
         self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+
+def _paused(doc: dict[str, Any]) -> str:
+    if not doc["paused"]:
+        return _yes_no(False)
+    reason = doc.get("paused_reason") or "organiser"
+    why = {
+        "organiser": gettext("by the promoter"),
+        "payments_unavailable": gettext("payments unavailable (PSP circuit breaker)"),
+    }.get(reason, reason)
+    return f"{_yes_no(True)}, {why}"
 
 
 admin.site.unregister(Event)

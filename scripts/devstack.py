@@ -644,21 +644,15 @@ def cmd_run() -> int:
     sup = Supervisor(env)
     start_psp(sup, env, host, port)
     sup.start("web", web_command(env, host, port))
-    sup.start(
-        "worker",
-        [
-            str(VENV / "bin" / "celery"),
-            "-A",
-            "ticketing",
-            "worker",
-            "-l",
-            "INFO",
-            "-c",
-            env.get("CELERY_CONCURRENCY", "2"),
-            "-Q",
-            "celery,payments",  # the default queue and the payment work (CELERY_TASK_ROUTES)
-        ],
-    )
+    celery = [str(VENV / "bin" / "celery"), "-A", "ticketing", "worker", "-l", "INFO"]
+    # The default queue: the sweeper, the heartbeat, e-mail.
+    sup.start("worker", [*celery, "-Q", "celery", "-n", "default@%h", "-c", env.get("CELERY_CONCURRENCY", "2")])
+    # Payment work (CELERY_TASK_ROUTES) on its own worker: its tasks sleep
+    # until the PSP's leaky bucket gives them a slot, which must never hold up
+    # the sweeper or the heartbeat. Threads, since they mostly wait (on the
+    # bucket and on the PSP); the bucket, not this number, sets the outflow.
+    payments_pool = ["-P", "threads", "-c", env.get("PAYMENTS_CONCURRENCY", "8")]
+    sup.start("payments", [*celery, "-Q", "payments", "-n", "payments@%h", *payments_pool])
     # The waiting room's admitter: one tick per second, leader-elected (queueroom).
     sup.start("admit", [str(VENV_PY), "manage.py", "run_admitter"])
     sup.start(

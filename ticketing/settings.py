@@ -188,6 +188,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_keepalive": True,
 }
 CELERY_TIMEZONE = "UTC"
+# Payment work waits for the PSP's leaky bucket: on its own queue (and
+# worker, see scripts/devstack.py run), it never delays the sweeper; the
+# tickets e-mail and reconciliation are payment work too.
+CELERY_TASK_ROUTES = {"payments.*": {"queue": "payments"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-sweep-expired-locks": {
         "task": "inventory.sweep_expired_locks",
@@ -200,6 +204,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(envint("PAYMENTS_RECONCILE_SECONDS", 60, minimum=5)),
         "options": {"expires": 60},
     },
+    # While the PSP's circuit breaker is open, one trial call after its reset time closes it again.
+    "payments-probe-psp": {
+        "task": "payments.probe_psp",
+        "schedule": float(envint("PSP_PROBE_SECONDS", 5, minimum=1)),
+        "options": {"expires": 10},
+    },
     # Proof that background work flows (beat → broker → a worker); /readyz reports its age.
     "ticketing-heartbeat": {
         "task": "ticketing.heartbeat",
@@ -207,9 +217,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 10},
     },
 }
-
-# Payment work (PSP calls, the tickets e-mail) has its own queue and workers.
-CELERY_TASK_ROUTES = {"payments.*": {"queue": "payments"}}
 
 # --- Auth, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -366,6 +373,22 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = envint("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 30
 PAYMENTS_RECONCILE_AFTER_SECONDS = envint("PAYMENTS_RECONCILE_AFTER_SECONDS", 300, minimum=0)
 # At most this many of them per run (one PSP call each), the longest unchecked first.
 PAYMENTS_RECONCILE_BATCH = envint("PAYMENTS_RECONCILE_BATCH", 100, minimum=1)
+
+# Protecting the PSP (docs/payments.md, "Protecting the PSP").
+# The leaky bucket: every PSP request of every process leaves at this constant
+# rate (Stripe allows ~25 requests/s per endpoint by default).
+PSP_BUCKET_PER_MINUTE = envint("PSP_BUCKET_PER_MINUTE", 500, minimum=1)
+# The longest a web request waits for its turn; past it the work goes to the
+# `payments` Celery queue and the fan sees "processing your payment".
+PSP_BUCKET_WEB_MAX_WAIT_SECONDS = envfloat("PSP_BUCKET_WEB_MAX_WAIT_SECONDS", 2.0, minimum=0.0)
+# How far ahead a payment task reserves its turn (it reserves again later if the line is longer).
+PSP_BUCKET_TASK_MAX_WAIT_SECONDS = envfloat("PSP_BUCKET_TASK_MAX_WAIT_SECONDS", 30.0, minimum=1.0)
+# The circuit breaker, shared by all processes through Redis: open after this
+# many consecutive PSP failures (timeouts, 5xx, 429), half-open after the reset time.
+PSP_BREAKER_FAIL_MAX = envint("PSP_BREAKER_FAIL_MAX", 5, minimum=1)
+PSP_BREAKER_RESET_SECONDS = envint("PSP_BREAKER_RESET_SECONDS", 30, minimum=1)
+# While the breaker is open, beat asks the PSP this often whether it is back.
+PSP_PROBE_SECONDS = envint("PSP_PROBE_SECONDS", 5, minimum=1)
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # Every SMTP call gives up after this many seconds (the e-mail task retries).
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)

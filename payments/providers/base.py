@@ -89,6 +89,17 @@ class ProviderUnavailable(ProviderError):
     code = "payment_provider_unavailable"
 
 
+class ProviderBusy(ProviderUnavailable):
+    """The PSP's leaky bucket would make this call wait longer than its caller
+    may (payments/bucket.py). Nothing was sent and no slot was taken: payment
+    work hands it to the ``payments`` Celery queue; elsewhere it is a 503."""
+
+
+class CircuitOpen(ProviderUnavailable):
+    """The PSP's circuit breaker is open (payments/breaker.py): the call was
+    refused at once, without touching the network."""
+
+
 class WebhookRejected(ProviderError):
     """A webhook whose signature is missing, wrong or stale."""
 

@@ -156,8 +156,10 @@ class StripeProvider:
 
 
 @functools.cache
-def get_provider() -> StripeProvider:
-    """The configured provider, built once per process."""
+def stripe_provider() -> StripeProvider:
+    """The configured Stripe adapter, built once per process. Services use
+    payments.providers.get_provider(), which puts it behind the breaker and
+    the bucket."""
     return StripeProvider(
         api_base=settings.STRIPE_API_BASE,
         secret_key=settings.STRIPE_SECRET_KEY,
@@ -172,4 +174,4 @@ def get_provider() -> StripeProvider:
 @receiver(setting_changed)
 def _forget_provider(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("STRIPE_"):
-        get_provider.cache_clear()
+        stripe_provider.cache_clear()

@@ -14,6 +14,31 @@ def _psp(settings, localstripe_url):  # type: ignore[no-untyped-def]
     settings.STRIPE_API_BASE = localstripe_url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
     settings.STORE_ACCESS_CHECK = ""
+    # The flow tests are not about the rate: a wide bucket (1 ms a request)
+    # keeps them quick; the bucket's own tests set theirs.
+    settings.PSP_BUCKET_PER_MINUTE = 60_000
+
+
+def forget_psp_state() -> None:
+    """Delete this run's bucket and breaker keys and its payments queue."""
+    from django.conf import settings
+
+    from payments import bucket, keys
+
+    client = bucket.redis_client()
+    for pattern in (f"{keys.prefix()}*", f"{settings.REDIS_KEY_PREFIX}:celery:*payments*"):
+        found = list(client.scan_iter(match=pattern, count=1000))
+        if found:
+            client.delete(*found)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_psp_protection() -> Iterator[None]:
+    """Each test starts with an empty bucket and a closed breaker, and leaves
+    them so for the next test of this worker (whatever app it is in)."""
+    forget_psp_state()
+    yield
+    forget_psp_state()
 
 
 @pytest.fixture

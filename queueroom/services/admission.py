@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 
+from inventory import hooks
 from inventory.models import Event, InventoryItem, ItemStatus
 from queueroom import keys
 from queueroom import redis_scripts as rs
@@ -33,6 +34,10 @@ class TickPlan:
     setup: QueueSetup
     paused: bool
     closed: bool
+    # Why nobody is admitted while paused: "organiser" (the promoter's pause)
+    # or a closed admission gate's reason (inventory.hooks), e.g.
+    # "payments_unavailable" while the PSP's circuit breaker is open.
+    paused_reason: str | None = None
 
 
 def _sold_out(event_id: int) -> bool:
@@ -41,12 +46,14 @@ def _sold_out(event_id: int) -> bool:
 
 
 def plan_tick(*, event: Event) -> TickPlan:
-    """The promoter's current settings (pause, rate, capacity, lanes) and the
-    sold-out flag: changes take effect on the next tick."""
+    """The promoter's current settings (pause, rate, capacity, lanes), the
+    admission gates (another app may stop admissions, e.g. payments while
+    the PSP is down) and the sold-out flag: changes take effect on the next
+    tick."""
+    reason = "organiser" if QueueConfig.objects.filter(event=event, paused=True).exists() else None
+    reason = reason or hooks.admission_closed_reason()
     return TickPlan(
-        setup=load_setup(event),
-        paused=QueueConfig.objects.filter(event=event, paused=True).exists(),
-        closed=_sold_out(event.pk),
+        setup=load_setup(event), paused=reason is not None, closed=_sold_out(event.pk), paused_reason=reason
     )
 
 
@@ -155,6 +162,7 @@ def state_document_of(plan: TickPlan, reply: TickReply, now: float) -> dict[str,
         "event": setup.event_id,
         "t": now,
         "paused": plan.paused,
+        "paused_reason": plan.paused_reason,
         "closed": plan.closed,
         "in_store": reply.in_store,
         "offers": reply.offers,

@@ -161,6 +161,18 @@
     setTimeout(poll, delay);
   }
 
+  // The checkout, once its payment exists: a 202 "processing" means the PSP's
+  // line is long and a worker creates the payment; ask again (idempotent).
+  function checkedOut(body, tries) {
+    return post(config.checkout_url, body).then(function (started) {
+      if (started.ok && started.data.processing && tries < 60) {
+        return new Promise(function (resolve) { setTimeout(resolve, 2000); })
+          .then(function () { return checkedOut(body, tries + 1); });
+      }
+      return started;
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (busy) return;
@@ -168,7 +180,7 @@
     errorBox.hidden = true;
     setBusy(true);
     say(config.texts.processing);
-    post(config.checkout_url, { email: email.value.trim() })
+    checkedOut({ email: email.value.trim() }, 0)
       .then(function (started) {
         if (!started.ok) { fail(words(started.data.error)); return; }
         if (countdown && started.data.expires_at) countdown.dataset.countdown = started.data.expires_at;

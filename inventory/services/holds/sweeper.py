@@ -5,6 +5,7 @@ accurate. Claims never wait for it (an expired lock is claimable at once);
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.utils import timezone
 
@@ -13,6 +14,9 @@ from inventory.services.holds import records, sql
 from inventory.services.holds.errors import HoldError
 from inventory.services.holds.lifecycle import SYSTEM, end_orders, expire_order
 from inventory.services.locking import Busy, begin, inventory_transaction
+from ticketing.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 def sweep_expired(*, now: dt.datetime | None = None, batch_size: int = 500, max_batches: int = 20) -> int:
@@ -32,6 +36,12 @@ def sweep_expired(*, now: dt.datetime | None = None, batch_size: int = 500, max_
             expire_order(order_id=order_id, now=at)
         except (Busy, HoldError):
             continue  # the next sweep tries again
+        except DomainError as exc:
+            # The payment hook could not reach the PSP (down, its circuit
+            # breaker open, or its line full): the order stays in checkout
+            # and the next sweep tries again; the other orders still expire.
+            log.info("checkout %s not expired yet: %s", order_id, exc.detail)
+            continue
     return freed_total
 
 
