@@ -41,6 +41,8 @@ def test_a_card_from_the_form_pays(fan, small_event):
         "status": "PAID",
         "paid_at": paid.json()["paid_at"],
         "tickets_url": f"/orders/{order.pk}/tickets/",
+        "processing": False,
+        "order_url": f"/api/v1/orders/{order.pk}/",
     }
     assert Ticket.objects.filter(order=order).count() == 2
 

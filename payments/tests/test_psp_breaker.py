@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from django.conf import settings as django_settings
 from django.utils import timezone
 
@@ -158,8 +159,11 @@ def test_five_failures_open_it_then_checkout_fails_fast_and_admission_pauses(
     assert (last.status, last.position) == (queue.WAITING, 20)
     # The promoter sees why in the event's live panel.
     panel = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
-    assert "yes, payments unavailable (PSP circuit breaker)" in panel
-    assert "Admission gate: payments" in panel and "PSP circuit breaker open after 5 failures" in panel
+    with translation.override("es"):  # the admin speaks the promoter's language (es by default)
+        why = translation.gettext("payments unavailable (PSP circuit breaker)")
+        gate = translation.gettext("Admission gate: %(name)s") % {"name": "payments"}
+    assert why in panel
+    assert gate in panel and "PSP circuit breaker open after 5 failures" in panel
 
 
 def test_after_the_reset_time_one_trial_closes_it_and_admission_resumes(fan, small_event, settings, refusing_psp):

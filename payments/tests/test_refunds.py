@@ -48,7 +48,7 @@ def usher(django_user_model):  # type: ignore[no-untyped-def]
 
 
 def refunds_at_the_psp(intent_id):  # type: ignore[no-untyped-def]
-    return get_provider().client.v1.refunds.list({"payment_intent": intent_id}).data
+    return get_provider().inner.client.v1.refunds.list({"payment_intent": intent_id}).data
 
 
 def post_refund(client, order, confirm=True):  # type: ignore[no-untyped-def]
