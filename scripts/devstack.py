@@ -641,11 +641,13 @@ def cmd_run() -> int:
     cmd_prepare(env)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
+    # Links in e-mails point at this server unless the environment says otherwise.
+    env.setdefault("SITE_URL", f"http://{host}:{port}")
     sup = Supervisor(env)
     start_psp(sup, env, host, port)
     sup.start("web", web_command(env, host, port))
     celery = [str(VENV / "bin" / "celery"), "-A", "ticketing", "worker", "-l", "INFO"]
-    # The default queue: the sweeper, the heartbeat, e-mail.
+    # The default queue: the sweeper, the heartbeat.
     sup.start("worker", [*celery, "-Q", "celery", "-n", "default@%h", "-c", env.get("CELERY_CONCURRENCY", "2")])
     # Payment work (CELERY_TASK_ROUTES) on its own worker: its tasks sleep
     # until the PSP's leaky bucket gives them a slot, which must never hold up
