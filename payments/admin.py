@@ -20,6 +20,8 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory.admin import OrderAdmin
 from inventory.models import Order, OrderStatus
@@ -67,7 +69,7 @@ class PaymentsOrderAdmin(OrderAdmin):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REFUND_PERMISSION)
 
-    @admin.action(description="Refund the selected paid orders (whole orders)…", permissions=["refund"])
+    @admin.action(description=gettext_lazy("Refund the selected paid orders (whole orders)…"), permissions=["refund"])
     def refund_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         orders = list(queryset.select_related("event").order_by("created_at"))
         if request.POST.get("confirm") != "yes":
@@ -81,7 +83,7 @@ class PaymentsOrderAdmin(OrderAdmin):
         paid = [o for o in orders if o.status == OrderStatus.PAID]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Refund these orders?",
+            "title": _("Refund these orders?"),
             "opts": self.model._meta,
             "paid": paid,
             "skipped": [o for o in orders if o.status != OrderStatus.PAID],
@@ -91,24 +93,37 @@ class PaymentsOrderAdmin(OrderAdmin):
         return TemplateResponse(request, "admin/payments/refund_confirmation.html", context)
 
     def _refund_one(self, request: HttpRequest, order: Order, actor: str) -> None:
-        name = f"Order {str(order.pk)[:8]}"
+        name = _("Order %(id)s") % {"id": str(order.pk)[:8]}
         try:
             result = refunds.refund_order(order_id=order.pk, actor=actor)
         except RefundRefused as exc:
-            self.message_user(request, f"{name}: not refunded. {exc.detail}", messages.WARNING)
+            self.message_user(
+                request, _("%(order)s: not refunded. %(why)s") % {"order": name, "why": exc.detail}, messages.WARNING
+            )
             return
         except (ProviderError, Busy) as exc:
-            self.message_user(request, f"{name}: not refunded yet ({exc.detail}). Try again.", messages.ERROR)
+            self.message_user(
+                request,
+                _("%(order)s: not refunded yet (%(why)s). Try again.") % {"order": name, "why": exc.detail},
+                messages.ERROR,
+            )
             return
         if result.outcome == refunds.Outcome.REFUNDED:
             self.log_change(request, order, f"Refunded the whole order ({result.refund_id}).")
-            self.message_user(
-                request, f"{name}: refunded ({result.refund_id}); its seats are back on sale.", messages.SUCCESS
-            )
+            done = _("%(order)s: refunded (%(refund)s); its seats are back on sale.")
+            self.message_user(request, done % {"order": name, "refund": result.refund_id}, messages.SUCCESS)
         elif result.outcome == refunds.Outcome.ALREADY_REFUNDED:
-            self.message_user(request, f"{name}: already refunded ({result.refund_id}).", messages.INFO)
+            self.message_user(
+                request,
+                _("%(order)s: already refunded (%(refund)s).") % {"order": name, "refund": result.refund_id},
+                messages.INFO,
+            )
         else:
-            self.message_user(request, f"{name}: a refund is under way; look again in a moment.", messages.WARNING)
+            self.message_user(
+                request,
+                _("%(order)s: a refund is under way; look again in a moment.") % {"order": name},
+                messages.WARNING,
+            )
 
 
 admin.site.unregister(Order)
