@@ -75,7 +75,8 @@ def test_a_promoter_with_the_permission_refunds_a_whole_order_from_the_admin(cas
     confirmation = post_refund(cashier, order, confirm=False)
 
     assert confirmation.status_code == 200
-    assert "Refund these orders?" in confirmation.content.decode()
+    with translation.override("es"):
+        assert translation.gettext("Refund these orders?") in confirmation.content.decode()
     assert str(order.pk) in confirmation.content.decode()
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID  # nothing yet
