@@ -25,20 +25,26 @@ def hold_attempt(request: HttpRequest) -> Limited | None:
     over ``HOLD_RATE_LIMIT`` (e.g. "60/m"; empty: no limit). If the cache is
     unreachable the attempt is allowed: the limit protects the database, it
     must not become a way to stop the sale."""
-    rate = settings.HOLD_RATE_LIMIT
+    return attempt(request, group="inventory.hold", who=getattr(request, "fan_id", ""), rate=settings.HOLD_RATE_LIMIT)
+
+
+def attempt(request: HttpRequest, *, group: str, who: str, rate: str) -> Limited | None:
+    """Count one attempt of ``who`` in ``group`` (django-ratelimit, fixed
+    windows in the shared cache); ``Limited`` when over ``rate`` ("N/m"; empty:
+    no limit). Allowed when the cache does not answer (logged)."""
     if not rate:
         return None
     try:
         usage = get_usage(
             request,
-            group="inventory.hold",
-            key=lambda group, request: request.fan_id,
+            group=group,
+            key=lambda group, request: who,
             rate=rate,
             method=["POST"],
             increment=True,
         )
     except Exception:  # noqa: BLE001 - any cache failure: allow, and say so
-        log.warning("hold rate limit skipped: cache unavailable", exc_info=True)
+        log.warning("%s rate limit skipped: cache unavailable", group, exc_info=True)
         return None
     if usage is None or not usage["should_limit"]:
         return None

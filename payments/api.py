@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from inventory import limits
 from inventory.identity import FanRequest
 from inventory.models import Order
 from payments import services, webhooks
@@ -27,6 +29,7 @@ def _optional_body(request: HttpRequest) -> dict[str, Any]:
 @require_POST
 @json_errors
 def checkout(request: FanRequest, order_id: str) -> JsonResponse:
+    _count_attempt(request, "payments.checkout", order_id, settings.CHECKOUT_RATE_LIMIT)
     data = _optional_body(request)
     reject_unknown_fields(data, {"email"})
     email = data.get("email", "")
@@ -54,6 +57,18 @@ def checkout(request: FanRequest, order_id: str) -> JsonResponse:
     )
 
 
+def _count_attempt(request: FanRequest, group: str, order_id: str, rate: str) -> None:
+    """Checkout and pay attempts per order and fan: a script trying cards
+    (or hammering the PSP through us) is told to wait, before any work."""
+    limited = limits.attempt(request, group=group, who=f"{request.fan_id}:{order_id}"[:120], rate=rate)
+    if limited:
+        raise RequestError(
+            "Too many payment attempts for this order; wait a moment and try again.",
+            code="rate_limited",
+            retry_after=limited.retry_after,
+        )
+
+
 def _answer_headers(processing: bool) -> dict[str, str]:
     headers = {"Cache-Control": "private, no-store"}
     if processing:
@@ -69,6 +84,7 @@ PROCESSING_POLL_SECONDS = 2
 @require_POST
 @json_errors
 def pay(request: FanRequest, order_id: str) -> JsonResponse:
+    _count_attempt(request, "payments.pay", order_id, settings.PAY_RATE_LIMIT)
     data = json_body(request)
     reject_unknown_fields(data, {"payment_method"})
     method = data.get("payment_method")

@@ -328,6 +328,10 @@ STORE_ACCESS_CHECK = envstr("STORE_ACCESS_CHECK", "queueroom.door.store_access_c
 # Hold attempts per fan ("N/s", "N/m", "N/h"; empty: unlimited), counted in
 # Redis by django-ratelimit; over it the API answers 429 + Retry-After.
 HOLD_RATE_LIMIT = envstr("HOLD_RATE_LIMIT", "60/m")
+# Checkout and pay attempts per fan and order (the checkout page asks again
+# every 2 s while a worker creates the payment: 30/min at most).
+CHECKOUT_RATE_LIMIT = envstr("CHECKOUT_RATE_LIMIT", "40/m")
+PAY_RATE_LIMIT = envstr("PAY_RATE_LIMIT", "10/m")
 
 # --- Waiting room (queueroom; docs/waiting-room.md) -------------------------
 # Keys that sign store passes and queue tokens. The first signs; all verify,

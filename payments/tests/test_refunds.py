@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.utils import translation
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from inventory.models import AuditEntry, InventoryItem, ItemStatus, OrderItem, OrderStatus
 from inventory.tests.helpers import seat_ids
