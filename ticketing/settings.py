@@ -375,3 +375,20 @@ JOIN_LIMIT_PER_ADDRESS = envstr("JOIN_LIMIT_PER_ADDRESS", "30/60")
 JOIN_LIMIT_PER_NETWORK = envstr("JOIN_LIMIT_PER_NETWORK", "300/600")
 NEW_FAN_LIMIT_PER_ADDRESS = envstr("NEW_FAN_LIMIT_PER_ADDRESS", "10/20")
 NEW_FAN_LIMIT_PER_NETWORK = envstr("NEW_FAN_LIMIT_PER_NETWORK", "100/200")
+
+# --- Bots (docs/security.md, "Bots") ----------------------------------------------
+# The proof of work (ALTCHA) a browser does before it gets a queue place: the
+# difficulty new events start with (about this many SHA-256 hashes at most;
+# 0: no check), promoter-editable per event (QueueConfig). Measured in
+# docs/security.md: 50,000 is ~0.1-0.3 s in a browser.
+QUEUE_CHALLENGE_MAX_NUMBER = envint("QUEUE_CHALLENGE_MAX_NUMBER", 50_000, minimum=0)
+# A challenge must be solved and used within this many seconds; each is accepted once.
+QUEUE_CHALLENGE_TTL_SECONDS = envint("QUEUE_CHALLENGE_TTL_SECONDS", 300, minimum=10)
+# The HMAC key challenges are signed with. Default: derived from SECRET_KEY.
+QUEUE_CHALLENGE_HMAC_KEY = envstr("QUEUE_CHALLENGE_HMAC_KEY", "") or f"altcha-challenge:{SECRET_KEY}"
+# A client address is flagged (its new places go where the event says:
+# QueueConfig.flagged_fans) for this long after it made more than
+# BOT_ABUSE_LIMIT ("count/seconds") joins that the limits refused, ran out of
+# new fan identities, or sent a forged, replayed or wrong solution.
+BOT_FLAG_SECONDS = envint("BOT_FLAG_SECONDS", 3600, minimum=1)
+BOT_ABUSE_LIMIT = envstr("BOT_ABUSE_LIMIT", "20/60")
