@@ -45,7 +45,7 @@ class QueueConfig(models.Model):
         validators=[MaxValueValidator(10_000_000)],
         help_text=_(
             "Proof of work a browser does before it gets a place (about this many hashes at most; "
-            "0 turns the check off). 50,000 takes a phone well under a second."
+            "0 turns the check off). 20,000 takes a phone a few hundred milliseconds."
         ),
     )
     flagged_fans = models.CharField(

@@ -380,8 +380,8 @@ NEW_FAN_LIMIT_PER_NETWORK = envstr("NEW_FAN_LIMIT_PER_NETWORK", "100/200")
 # The proof of work (ALTCHA) a browser does before it gets a queue place: the
 # difficulty new events start with (about this many SHA-256 hashes at most;
 # 0: no check), promoter-editable per event (QueueConfig). Measured in
-# docs/security.md: 50,000 is ~0.1-0.3 s in a browser.
-QUEUE_CHALLENGE_MAX_NUMBER = envint("QUEUE_CHALLENGE_MAX_NUMBER", 50_000, minimum=0)
+# docs/security.md: 20,000 is ~0.2 s in Chromium here, a few hundred ms on a phone.
+QUEUE_CHALLENGE_MAX_NUMBER = envint("QUEUE_CHALLENGE_MAX_NUMBER", 20_000, minimum=0)
 # A challenge must be solved and used within this many seconds; each is accepted once.
 QUEUE_CHALLENGE_TTL_SECONDS = envint("QUEUE_CHALLENGE_TTL_SECONDS", 300, minimum=10)
 # The HMAC key challenges are signed with. Default: derived from SECRET_KEY.

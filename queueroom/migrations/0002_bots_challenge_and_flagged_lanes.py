@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='queueconfig',
             name='challenge_max_number',
-            field=models.PositiveIntegerField(default=queueroom.models.default_challenge_max_number, help_text='Proof of work a browser does before it gets a place (about this many hashes at most; 0 turns the check off). 50,000 takes a phone well under a second.', validators=[django.core.validators.MaxValueValidator(10000000)], verbose_name='bot check difficulty'),
+            field=models.PositiveIntegerField(default=queueroom.models.default_challenge_max_number, help_text='Proof of work a browser does before it gets a place (about this many hashes at most; 0 turns the check off). 20,000 takes a phone a few hundred milliseconds.', validators=[django.core.validators.MaxValueValidator(10000000)], verbose_name='bot check difficulty'),
         ),
         migrations.AddField(
             model_name='queueconfig',
