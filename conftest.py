@@ -120,7 +120,6 @@ def _no_join_limits(settings):  # type: ignore[no-untyped-def]
     settings.NEW_FAN_LIMIT_PER_NETWORK = ""
 
 
-
 @pytest.fixture(autouse=True)
 def _no_join_challenge(settings):  # type: ignore[no-untyped-def]
     """New events ask for no proof of work in tests (a join is one request,

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from inventory.admin import EventAdmin
 from inventory.models import Event
-from queueroom import services
+from queueroom import bots, services
 from queueroom.models import Lane, PresaleCode, QueueConfig
 from ticketing import health
 
@@ -23,7 +23,7 @@ class QueueConfigInline(admin.StackedInline[QueueConfig, Event]):
     can_delete = False
     extra = 0
     max_num = 1
-    fields = ("paused",)
+    fields = ("paused", "challenge_max_number", "flagged_fans")
 
 
 class LaneInline(admin.TabularInline[Lane, Event]):
@@ -75,6 +75,7 @@ class QueueEventAdmin(EventAdmin):
                     f"{round(lane['per_second'] * 60)}/min measured, {'open' if lane['opened'] else 'pre-queue'}",
                 )
             )
+        rows += bots.admin_rows(obj.pk, doc)
         table = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html("<table>{}</table><p>Updated each second by the admitter.</p>", table)
 

@@ -6,6 +6,7 @@ poll. Through Django's ASGI handler each request costs two thread hops
 (docs/performance.md), capping one process near 150 joins/s. Here:
 
     POST /api/v1/events/{slug}/queue/   without a body, {} or {"altcha": ...} (no presale code)
+    GET  /api/v1/events/{slug}/queue/challenge/   the proof-of-work challenge a join needs
     GET  /api/v1/queue/{token}/         while waiting (not offered, not admitted)
 
 are answered on the event loop with asyncio Redis, with the same JSON, the
@@ -40,6 +41,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JOIN = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/$")
 PLACE = re.compile(r"^/api/v1/queue/(?P<token>[\w.\-]+)/$")
+CHALLENGE = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/challenge/$")
 _MAX_BODY = 4096
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -65,6 +67,9 @@ class QueueFastPath:
                     return
             elif method == "GET" and (match := PLACE.match(path)):
                 if await self._place(scope, send, match["token"]):
+                    return
+            elif method == "GET" and (match := CHALLENGE.match(path)):
+                if await self._challenge(scope, send, match["slug"]):
                     return
         await self.app(scope, receive, send)
 
@@ -120,6 +125,17 @@ class QueueFastPath:
             set_fan_cookie(response, fan_id)
         await _send(scope, send, response)
         return True, replay
+
+    async def _challenge(self, scope: Scope, send: Send, slug: str) -> bool:
+        """Every join of an event with a proof of work starts with this GET:
+        answered here when the caches are warm (CPU only, no Redis)."""
+        event = selectors.peek_published_event(slug)
+        setup = peek_setup(event.pk) if event is not None else None
+        if event is None or setup is None or setup.challenge_max_number <= 0:
+            return False
+        doc = bots.new_challenge(event.pk, setup.challenge_max_number, now=time.time())
+        await _send(scope, send, JsonResponse(doc, headers=_NO_STORE))
+        return True
 
     async def _place(self, scope: Scope, send: Send, token: str) -> bool:
         now = time.time()

@@ -54,8 +54,7 @@ class QueueConfig(models.Model):
         choices=FlaggedFans.choices,
         default=FlaggedFans.BACK,
         help_text=_(
-            "Clients caught flooding joins, making many identities or failing the bot check: "
-            "where their new places go."
+            "Clients caught flooding joins, making many identities or failing the bot check: where their new places go."
         ),
     )
     updated_at = models.DateTimeField(default=timezone.now)
@@ -96,7 +95,11 @@ class Lane(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "name"], name="lane_name_unique_in_event"),
             models.UniqueConstraint(fields=["event"], condition=Q(kind="GENERAL"), name="lane_one_general_per_event"),
-            models.UniqueConstraint(fields=["event", "kind"], condition=Q(kind__in=["BACK", "SHADOW"]), name="lane_one_flagged_kind_per_event"),
+            models.UniqueConstraint(
+                fields=["event", "kind"],
+                condition=Q(kind__in=["BACK", "SHADOW"]),
+                name="lane_one_flagged_kind_per_event",
+            ),
             models.CheckConstraint(condition=Q(weight__gte=1), name="lane_weight_positive"),
         ]
 

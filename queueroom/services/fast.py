@@ -52,7 +52,9 @@ async def ajoin(*, event_id: int, fan_id: str, now: float, flagged: bool = False
     if setup is None:
         return None
     c, scripts = rs.async_client()
-    script_keys, args = join_call(event_id, plain_lane(setup, flagged=flagged), passes.browser_binding(fan_id), now, setup=setup)
+    script_keys, args = join_call(
+        event_id, plain_lane(setup, flagged=flagged), passes.browser_binding(fan_id), now, setup=setup
+    )
     reply = join_reply(await scripts["join"](keys=script_keys, args=args))
     if not active_marks.get(event_id):
         await c.sadd(keys.active(), event_id)

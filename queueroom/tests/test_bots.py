@@ -118,7 +118,10 @@ def test_forged_wrong_expired_and_foreign_solutions_are_refused_and_flag(challen
         assert response.json()["error"] == "challenge_failed", name
         assert _flagged(address), name
     # None of them took a place; the untouched solution still works once.
-    assert int(rs.client().hget(keys.lane(challenged.pk, services.cached_setup(challenged.pk).general.id), "seq") or 0) == 0
+    assert (
+        int(rs.client().hget(keys.lane(challenged.pk, services.cached_setup(challenged.pk).general.id), "seq") or 0)
+        == 0
+    )
     assert _join(Client(), slug, _address(), good).status_code == 201
 
 
@@ -228,3 +231,99 @@ def test_the_waiting_page_carries_the_widget_and_says_what_to_do_without_javascr
     solved = fan.post(url, {"altcha": bots.solve(_challenge(fan, challenged.slug))}, HTTP_X_FORWARDED_FOR=_address())
     assert solved.status_code == 302
     assert "data-token=" in fan.get(url).content.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_fast_path_checks_the_solution_on_the_event_loop(small_event, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from asgiref.sync import sync_to_async
+    from channels.testing import HttpCommunicator
+    from django.db import connections
+
+    from queueroom import selectors
+    from ticketing.asgi import application
+
+    answered_here: list[bool] = []
+    original = services.ajoin
+
+    async def spy(**kwargs):  # type: ignore[no-untyped-def]
+        result = await original(**kwargs)
+        answered_here.append(result is not None)
+        return result
+
+    monkeypatch.setattr(services, "ajoin", spy)
+    await sync_to_async(_configure)(small_event, challenge_max_number=DIFFICULTY)
+    await sync_to_async(selectors.published_event)(small_event.slug)
+    await sync_to_async(services.cached_setup)(small_event.pk)
+    path = f"/api/v1/events/{small_event.slug}/queue/"
+
+    async def post(body: bytes) -> tuple[int, dict]:  # type: ignore[type-arg]
+        headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+        got = await HttpCommunicator(application, "POST", path, body=body, headers=headers).get_response(timeout=10)
+        return got["status"], json.loads(got["body"])
+
+    payload = bots.solve(bots.new_challenge(small_event.pk, DIFFICULTY, now=time.time()))
+    status, body = await post(json.dumps({"altcha": payload}).encode())
+    assert status == 201 and answered_here == [True]
+    status, body = await post(json.dumps({"altcha": payload}).encode())
+    assert (status, body["error"]) == (403, "challenge_failed") and "replayed" in body["detail"]
+    status, body = await post(b"")
+    assert (status, body["error"]) == (403, "challenge_required")
+    assert answered_here == [True]  # the refusals never reached the join
+    await sync_to_async(connections.close_all)()
+
+
+def test_the_promoter_sees_the_bot_figures_and_sets_them_per_event(small_event, promoter_client, now) -> None:  # type: ignore[no-untyped-def]
+    _configure(small_event, flagged_fans=QueueConfig.FlaggedFans.SHADOW)
+    services.join(event=small_event, fan_id="bot", now=now, flagged=True)
+    services.tick(event=small_event, now=now)
+    page = promoter_client.get(f"/admin/inventory/event/{small_event.pk}/change/").content.decode()
+    assert "Flagged fans (shadow)" in page and "1 places given, 1 waiting" in page
+    assert "Client addresses flagged" in page and "Bot checks refused" in page
+    assert 'name="queue_config-0-challenge_max_number"' in page and 'name="queue_config-0-flagged_fans"' in page
+
+
+def test_the_lean_check_answers_like_the_altcha_library(challenged) -> None:
+    """bots.check_proof narrows altcha.verify_solution to our challenges' one
+    shape for speed: on good and tampered payloads both say the same."""
+    import altcha
+
+    key_secret = bots._secrets()[1]
+    now = time.time()
+    good = bots.solve(bots.new_challenge(challenged.pk, DIFFICULTY, now=now))
+    payloads = [
+        good,
+        _tampered(good, lambda d: d["challenge"]["parameters"].update(keyPrefix="00")),
+        _tampered(good, lambda d: d["challenge"]["parameters"].update(cost=2)),
+        _tampered(good, lambda d: d["challenge"]["parameters"]["data"].update(event=-1)),
+        _tampered(good, lambda d: d["challenge"].update(signature="00" * 32)),
+        _tampered(good, lambda d: d["solution"].update(derivedKey="ab" * 32)),
+        _tampered(good, lambda d: d["solution"].update(derivedKey="xyz")),
+    ]
+    for payload in payloads:
+        ours = bots.check_proof(payload, event_id=challenged.pk, now=now).code is None
+        theirs = altcha.verify_solution(payload, bots._secrets()[0], hmac_key_secret=key_secret).verified
+        assert ours == theirs, payload
+    assert bots.check_proof(good, event_id=challenged.pk, now=now).code is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_fast_path_hands_out_challenges_like_the_view(small_event) -> None:  # type: ignore[no-untyped-def]
+    from asgiref.sync import sync_to_async
+    from channels.testing import HttpCommunicator
+    from django.db import connections
+
+    from queueroom import selectors
+    from ticketing.asgi import application
+
+    await sync_to_async(_configure)(small_event, challenge_max_number=DIFFICULTY)
+    path = f"/api/v1/events/{small_event.slug}/queue/challenge/"
+    cold = await sync_to_async(Client().get)(path)  # the Django view, which also warms the caches
+    await sync_to_async(selectors.published_event)(small_event.slug)
+    hot = await HttpCommunicator(application, "GET", path, headers=[(b"host", b"127.0.0.1")]).get_response(timeout=10)
+    assert hot["status"] == 200 and (b"Cache-Control", b"no-store") in hot["headers"]
+    doc = json.loads(hot["body"])
+    assert doc.keys() == cold.json().keys() and doc["parameters"]["data"] == {"event": small_event.pk}
+    assert bots.check_proof(bots.solve(doc), event_id=small_event.pk, now=time.time()).code is None
+    await sync_to_async(connections.close_all)()

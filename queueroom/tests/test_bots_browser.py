@@ -77,9 +77,7 @@ class TestProofOfWorkInTheBrowser(ChannelsLiveServerTestCase):
         refused: list[str] = []
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(f"{self.live_server_url}/events/{self.event.slug}/queue/")
-        page.wait_for_function(
-            "() => { const f = document.querySelector('input[name=altcha]'); return f && f.value; }"
-        )
+        page.wait_for_function("() => { const f = document.querySelector('input[name=altcha]'); return f && f.value; }")
         payload = page.locator("input[name=altcha]").first.input_value()
         solution = json.loads(base64.b64decode(payload))["solution"]
         print(f"\nALTCHA solve in Chromium headless, difficulty {self.difficulty()}: {solution.get('time')} ms")
