@@ -89,3 +89,15 @@ class TestProofOfWorkInTheBrowser(ChannelsLiveServerTestCase):
         assert token, page.content()[:2000]
         assert passes.verify_token(token).event_id == self.event.pk
         assert settings.QUEUE_CHALLENGE_TTL_SECONDS > 0
+
+    def test_a_fan_who_presses_join_before_the_widget_is_done_is_joined_when_it_is(self) -> None:
+        QueueConfig.objects.filter(event=self.event).update(challenge_max_number=300_000)  # ~1-2 s here
+        services.forget_setup(self.event.pk)
+        context = self.browser.new_context(locale="en-US")
+        self.addCleanup(context.close)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{self.live_server_url}/events/{self.event.slug}/queue/")
+        page.get_by_role("button", name="Join the queue").click()  # at once
+        page.locator("#queue[data-token]").wait_for()
+        assert "That needs JavaScript" not in page.content()
