@@ -327,3 +327,23 @@ async def test_the_fast_path_hands_out_challenges_like_the_view(small_event) -> 
     assert doc.keys() == cold.json().keys() and doc["parameters"]["data"] == {"event": small_event.pk}
     assert bots.check_proof(bots.solve(doc), event_id=small_event.pk, now=time.time()).code is None
     await sync_to_async(connections.close_all)()
+
+
+def test_the_gate_loads_the_limit_script_when_redis_lost_it(small_event, settings, monkeypatch) -> None:
+    """The gate runs the token bucket by EVALSHA; a Redis that restarted
+    without it answers NOSCRIPT, and the gate loads it and takes the tokens."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from ticketing import limiters
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    settings.JOIN_LIMIT_PER_ADDRESS = "2/1"
+    client, scripts = limiters.sync_client()
+    source = scripts["token_bucket"].script + f"\n-- never loaded: {uuid.uuid4().hex}\n"
+    fresh = SimpleNamespace(script=source, sha=hashlib.sha1(source.encode()).hexdigest())  # noqa: S324 - Redis's script id
+    monkeypatch.setitem(scripts, "token_bucket", fresh)
+    assert client.script_exists(fresh.sha) == [False]
+    address, fan = _address(), Client()
+    assert [_join(fan, small_event.slug, address).status_code for _ in range(3)] == [201, 200, 429]
+    assert client.script_exists(fresh.sha) == [True]
