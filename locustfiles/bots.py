@@ -57,6 +57,9 @@ class CountingFan(onsale.OnSaleFan):
 
     weight = 4
 
+    def context(self) -> dict[str, Any]:
+        return {"real_fan": True}  # passed to every request event (count_fan_joins)
+
     def _wait_for_turn(self) -> bool:
         admitted = super()._wait_for_turn()
         TALLY["fans admitted" if admitted else "fans not admitted"] += 1
@@ -200,6 +203,13 @@ class ForgerBot(Bot):
             else:
                 TALLY["forged passes refused"] += 1
                 r.success()
+
+
+@events.request.add_listener
+def count_fan_joins(name: str, context: dict[str, Any], exception: Exception | None, **_kwargs: Any) -> None:
+    """Whether real fans got their places (their joins are onsale.py's)."""
+    if name == JOIN and context.get("real_fan"):
+        TALLY["fans refused" if exception else "fans joined"] += 1
 
 
 @events.quitting.add_listener
