@@ -30,9 +30,12 @@ SECONDS = int(os.environ.get("BOTS_SMOKE_SECONDS", "15"))
 
 
 def _env() -> dict[str, str]:
+    """The admitter's and Locust's environment: this run's database and key
+    prefix, which already name the xdist worker (as ticketing.tests.live does)."""
     db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
     return {
-        **os.environ,
+        **env,
         "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         "SECRET_KEY": settings.SECRET_KEY,
