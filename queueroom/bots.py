@@ -269,8 +269,8 @@ def _plan(setup: QueueSetup, address: str, *, new_fan: bool, now: float, payload
 
 def _buckets(gate: _Gate, pipe: Any, sha: str) -> None:
     """The join limits' token buckets, by EVALSHA: redis-py's script objects
-    would make every pipeline ask SCRIPT EXISTS first, a second round trip
-    per join (~0.3 ms of CPU here); a missing script is loaded on demand."""
+    make a pipeline ask SCRIPT EXISTS first, a second round trip per join;
+    a missing script is loaded on demand (after a Redis restart)."""
     for bucket, name in gate.calls:
         pipe.evalsha(sha, 1, name, *bucket.args(gate.now))
 
