@@ -121,6 +121,13 @@ def _no_join_limits(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _no_join_challenge(settings):  # type: ignore[no-untyped-def]
+    """New events ask for no proof of work in tests (a join is one request,
+    as before); queueroom/tests/test_bots.py sets a difficulty per event."""
+    settings.QUEUE_CHALLENGE_MAX_NUMBER = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_availability(settings):  # type: ignore[no-untyped-def]
     """Tests read availability and events right after changing them; the
     caches have their own tests."""

@@ -1,11 +1,20 @@
 """Benchmark 1: joins per second through the HTTP API (POST
 /api/v1/events/{slug}/queue/), one server process, load client on the same
 box, each request a new browser (so each is a real join). Prints
-redis-benchmark on the same machine for scale."""
+redis-benchmark on the same machine for scale.
+
+CHALLENGE=1: the event asks for the proof of work (queueroom.bots) and each
+join carries its own solved ALTCHA payload ({"altcha": ...}, ~600 bytes),
+made before the clock starts at a trivial difficulty (the server's check is
+two HMACs and a SET NX whatever the difficulty). Without it the event asks
+for none (difficulty 0). The join limits are off unless set in the
+environment (see LIMITS).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -15,16 +24,49 @@ from _common import bench_event, drop_queue, free_port, setup_django, start_serv
 
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
 DURATION = float(os.environ.get("DURATION", "10"))
+CHALLENGE = os.environ.get("CHALLENGE") == "1"
+# The join limits (one client address here): off unless set in the environment
+# (e.g. "1000000/6000000" each: every join pays their Redis round trip, none is refused).
+LIMITS = {
+    name: os.environ.get(name, "")
+    for name in (
+        "JOIN_LIMIT_PER_ADDRESS",
+        "JOIN_LIMIT_PER_NETWORK",
+        "NEW_FAN_LIMIT_PER_ADDRESS",
+        "NEW_FAN_LIMIT_PER_NETWORK",
+    )
+}
+PAYLOADS: list[bytes] = []
+
+
+def solved_payloads(event_id: int, count: int) -> list[bytes]:
+    from queueroom import bots
+
+    now = time.time()
+    return [
+        json.dumps({"altcha": bots.solve(bots.new_challenge(event_id, 10, now=now))}).encode() for _ in range(count)
+    ]
+
+
+def set_difficulty(event, difficulty: int) -> None:  # type: ignore[no-untyped-def]
+    from queueroom import services
+    from queueroom.models import QueueConfig
+
+    services.load_setup(event)
+    QueueConfig.objects.filter(event=event).update(challenge_max_number=difficulty)
+
+
+def _request(path: str) -> bytes:
+    body = PAYLOADS.pop() if PAYLOADS else b""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
 
 
 async def client(port: int, path: str, stop_at: float, counts: dict[int, int], lat: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
     while time.perf_counter() < stop_at:
         started = time.perf_counter()
-        writer.write(request)
+        writer.write(_request(path))
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
@@ -60,11 +102,15 @@ def main() -> None:
     setup_django()
     event = bench_event()
     servers = sys.argv[1:] or ["daphne", "uvicorn"]
-    print(f"Joins through HTTP, {CONCURRENCY} keep-alive connections, {DURATION:.0f} s, one server process")
+    mode = "each with a solved challenge" if CHALLENGE else "no challenge"
+    print(f"Joins through HTTP, {CONCURRENCY} keep-alive connections, {DURATION:.0f} s, one server process, {mode}")
     for kind in servers:
         bench_event()
+        set_difficulty(event, 10 if CHALLENGE else 0)
+        if CHALLENGE:
+            PAYLOADS[:] = solved_payloads(event.pk, int(os.environ.get("PAYLOADS", "40000")))
         port = free_port()
-        proc = start_server(kind, port, {"DB_POOL": "1"})
+        proc = start_server(kind, port, {"DB_POOL": "1", **LIMITS})
         try:
             cpu_before = cpu_seconds(proc.pid)
             counts, lat, elapsed = asyncio.run(load(port, f"/api/v1/events/{event.slug}/queue/"))

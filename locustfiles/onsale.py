@@ -19,6 +19,7 @@ import time
 from locust import HttpUser, between, task
 
 from locustfiles.fan_journey import enforce_thresholds  # noqa: F401 - registers the pass/fail check
+from locustfiles.pow import join_body
 
 EVENT = os.environ.get("LOCUST_EVENT", "")
 
@@ -54,7 +55,10 @@ class OnSaleFan(HttpUser):
 
     def _wait_for_turn(self) -> bool:
         with self.client.post(
-            f"/api/v1/events/{self.slug}/queue/", name="/api/v1/events/[slug]/queue/", catch_response=True
+            f"/api/v1/events/{self.slug}/queue/",
+            json=join_body(self.client, self.slug),  # the proof of work, as the page's widget sends it
+            name="/api/v1/events/[slug]/queue/",
+            catch_response=True,
         ) as r:
             if r.status_code not in (200, 201):
                 r.failure(f"join: {r.status_code} {r.text[:200]}")

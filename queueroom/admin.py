@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory import hooks
 from inventory.admin import EventAdmin
 from inventory.models import Event, SalePhase
-from queueroom import services
+from queueroom import bots, services
 from queueroom.models import Lane, PresaleCode, QueueConfig
 from ticketing import health
 from ticketing.errors import api_error, domain_error_response
@@ -46,7 +46,7 @@ class QueueConfigInline(admin.StackedInline[QueueConfig, Event]):
     can_delete = False
     extra = 0
     max_num = 1
-    fields = ("paused",)
+    fields = ("paused", "challenge_max_number", "flagged_fans")
 
 
 class LaneInline(admin.TabularInline[Lane, Event]):
@@ -103,6 +103,8 @@ def queue_figures_of(event: Event, *, now: float) -> QueueFigures:
     for name, gate in hooks.admission_gates().items():
         state = gettext("open") if gate.open else gettext("CLOSED")
         rows.append((gettext("Admission gate: %(name)s") % {"name": name}, f"{state} ({gate.detail})"))
+    # The bot lanes and their figures (queueroom.bots).
+    rows += bots.admin_rows(event.pk, doc)
     for lane in doc["lanes"].values():
         state = gettext("open") if lane["opened"] else gettext("pre-queue")
         text = gettext("%(joined)s joined, served up to place %(front)s, %(rate)s/min measured, %(state)s") % {

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inventory.identity import FanRequest
-from queueroom import limits, passes, selectors, services
+from queueroom import bots, limits, passes, selectors, services
 from ticketing import clientip
 from ticketing.api import RequestError, json_body
 from ticketing.errors import domain_error_response, error_json
@@ -58,12 +58,33 @@ def join(request: FanRequest, slug: str) -> JsonResponse:
         return error_json("invalid_code", "code must be a string of at most 40 characters.")
     now = time.time()
     try:
-        if not limits.checked_upstream(request):
-            limits.check_join(clientip.from_request(request), new_fan=request.fan_is_new, now=now)
-        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=now)
+        verdict = bots.checked_upstream(request) or bots.check_join(
+            services.cached_setup(event.pk),
+            clientip.from_request(request),
+            new_fan=request.fan_is_new,
+            now=now,
+            payload=body.get(bots.FIELD),
+            limits_done=limits.checked_upstream(request),
+        )
+        s, created = services.join(event=event, fan_id=request.fan_id, code=code, now=now, flagged=verdict.flagged)
     except services.QueueError as exc:
         return domain_error_response(exc)
     return status_response(request, s, status=201 if created else 200)
+
+
+@csrf_exempt  # read-only
+@require_GET
+def challenge(request: HttpRequest, slug: str) -> JsonResponse:
+    """A fresh proof-of-work challenge for one join of the event (queueroom.bots):
+    solve it, then join with {"altcha": <payload>}. Each is good for one join."""
+    event = selectors.published_event(slug)
+    if event is None:
+        return error_json("event_not_found", f"No event with slug {shown(slug)}.")
+    setup = services.cached_setup(event.pk)
+    if setup.challenge_max_number <= 0:
+        return error_json("no_challenge", "This event's queue asks for no challenge: join without one.")
+    doc = bots.new_challenge(event.pk, setup.challenge_max_number, now=time.time())
+    return JsonResponse(doc, headers={"Cache-Control": "no-store"})
 
 
 @csrf_exempt
@@ -114,4 +135,8 @@ def state(request: HttpRequest, slug: str) -> JsonResponse:
         return domain_error_response(exc)
     if doc is None:
         return error_json("no_queue", "This event has no queue yet.")
+    # The lanes of flagged fans are nobody's business but the promoter's (the admin shows them).
+    hidden = {lane.kind for lane in services.cached_setup(event.pk).lanes if lane.flagged}
+    if hidden:
+        doc = {**doc, "lanes": {k: v for k, v in doc["lanes"].items() if v.get("kind") not in hidden}}
     return JsonResponse(doc)

@@ -5,7 +5,8 @@ poll. Through Django's ASGI handler each request costs two thread hops
 (sync middleware, request signals) and ~6 ms of CPU on this machine
 (docs/performance.md), capping one process near 150 joins/s. Here:
 
-    POST /api/v1/events/{slug}/queue/   without a body or with {} (no presale code)
+    POST /api/v1/events/{slug}/queue/   without a body, {} or {"altcha": ...} (no presale code)
+    GET  /api/v1/events/{slug}/queue/challenge/   the proof-of-work challenge a join needs
     GET  /api/v1/queue/{token}/         while waiting (not offered, not admitted)
 
 are answered on the event loop with asyncio Redis, with the same JSON, the
@@ -17,6 +18,7 @@ is the reference behaviour.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +29,8 @@ from django.http import HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 
 from inventory.identity import fan_id_from_scope, new_fan_id, set_fan_cookie
-from queueroom import limits, selectors, services
+from queueroom import bots, limits, selectors, services
+from queueroom.services.setup import peek_setup
 from ticketing import clientip
 from ticketing.edge import security_headers
 from ticketing.errors import domain_error_response
@@ -38,6 +41,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JOIN = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/$")
 PLACE = re.compile(r"^/api/v1/queue/(?P<token>[\w.\-]+)/$")
+CHALLENGE = re.compile(r"^/api/v1/events/(?P<slug>[-a-zA-Z0-9_]+)/queue/challenge/$")
 _MAX_BODY = 4096
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -64,6 +68,9 @@ class QueueFastPath:
             elif method == "GET" and (match := PLACE.match(path)):
                 if await self._place(scope, send, match["token"]):
                     return
+            elif method == "GET" and (match := CHALLENGE.match(path)):
+                if await self._challenge(scope, send, match["slug"]):
+                    return
         await self.app(scope, receive, send)
 
     async def _join(self, scope: Scope, receive: Receive, send: Send, slug: str) -> tuple[bool, Receive]:
@@ -87,22 +94,26 @@ class QueueFastPath:
                 return {"type": "http.request", "body": body, "more_body": more}
             return await receive()
 
-        if more or body.strip() not in (b"", b"{}"):
+        payload = None if more else _plain_join(body)
+        if payload is None:
             return False, replay  # presale code or bad input: the Django view decides
         event = selectors.peek_published_event(slug)
-        if event is None:
+        setup = peek_setup(event.pk) if event is not None else None
+        if event is None or setup is None:
             return False, replay
         fan_id = fan_id_from_scope(scope)
         new_fan = fan_id is None
         fan_id = fan_id or new_fan_id()
         now = time.time()
-        refusal = await limits.acheck_join(clientip.from_scope(scope), new_fan=new_fan, now=now)
-        if refusal is not None:
-            await _send(scope, send, domain_error_response(refusal))
+        verdict = await bots.acheck_join(
+            setup, clientip.from_scope(scope), new_fan=new_fan, now=now, payload=payload.get(bots.FIELD)
+        )
+        if isinstance(verdict, services.QueueError):
+            await _send(scope, send, domain_error_response(verdict))
             return True, replay
-        limits.mark_checked(scope)  # a fall-through to Django does not pay twice
+        bots.mark_checked(scope, verdict)  # a fall-through to Django does not pay (or judge) twice
         try:
-            result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=now)
+            result = await services.ajoin(event_id=event.pk, fan_id=fan_id, now=now, flagged=verdict.flagged)
         except services.QueueError as exc:
             return await _unavailable(scope, send, exc), replay
         if result is None:
@@ -114,6 +125,17 @@ class QueueFastPath:
             set_fan_cookie(response, fan_id)
         await _send(scope, send, response)
         return True, replay
+
+    async def _challenge(self, scope: Scope, send: Send, slug: str) -> bool:
+        """Every join of an event with a proof of work starts with this GET:
+        answered here when the caches are warm (CPU only, no Redis)."""
+        event = selectors.peek_published_event(slug)
+        setup = peek_setup(event.pk) if event is not None else None
+        if event is None or setup is None or setup.challenge_max_number <= 0:
+            return False
+        doc = bots.new_challenge(event.pk, setup.challenge_max_number, now=time.time())
+        await _send(scope, send, JsonResponse(doc, headers=_NO_STORE))
+        return True
 
     async def _place(self, scope: Scope, send: Send, token: str) -> bool:
         now = time.time()
@@ -133,6 +155,23 @@ class QueueFastPath:
         )
         await _send(scope, send, response)
         return True
+
+
+def _plain_join(body: bytes) -> dict[str, Any] | None:
+    """The join's JSON when it is a plain one (no body, {}, or only a
+    proof-of-work solution); None for anything else (Django decides)."""
+    text = body.strip()
+    if text in (b"", b"{}"):
+        return {}
+    if not text.startswith(b"{"):
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or set(doc) - {bots.FIELD}:
+        return None
+    return doc
 
 
 async def _unavailable(scope: Scope, send: Send, exc: services.QueueError) -> bool:

@@ -12,7 +12,11 @@ Redis Cluster slot; all of them start with settings.REDIS_KEY_PREFIX.
     <p>:q:{e1}:leases        zset  session id by lease expiry (bounded by max_in_store)
     <p>:q:{e1}:revoked       zset  session ids ended before their pass expired, by pass expiry
     <p>:q:{e1}:state         str   the per-event state document (JSON) of the last tick
+    <p>:q:{e1}:bots          hash  bot counters for the admin: flagged joins, refused challenges (queueroom.bots)
     <p>:q:active             set   event ids with a queue (read by the admitter)
+    <p>:q:bot:flag:<addr>    str   a flagged client address, until it expires (queueroom.bots)
+    <p>:q:bot:abuse:<addr>   zset  the address's refused joins in the abuse window (a sliding log)
+    <p>:q:bot:used:<sig>     str   a proof-of-work solution already used, until its challenge expires
     <p>:q:leader             str   the admitter's leader lock
 
 The ticket states (``st``) are queueroom.replies.PlaceState.
@@ -71,6 +75,11 @@ def revoked(event_id: int) -> str:
     """Sessions ended before their pass expired: member session id, score
     the pass's expiry (entries past it are dropped as new ones arrive)."""
     return f"{base(event_id)}revoked"
+
+
+def bots(event_id: int) -> str:
+    """Counters of queueroom.bots for the promoter (field -> count)."""
+    return f"{base(event_id)}bots"
 
 
 def state(event_id: int) -> str:

@@ -77,7 +77,8 @@ def checked_upstream(request: object) -> bool:
     return bool(scope and scope.get(_CHECKED))
 
 
-def _verdict(decisions: list[limiters.Decision]) -> QueueError | None:
+def verdict(decisions: list[limiters.Decision]) -> QueueError | None:
+    """The refusal of a join whose buckets answered ``decisions``, or None."""
     refused = [d for d in decisions if not d.allowed]
     if not refused:
         return None
@@ -97,7 +98,7 @@ def check_join(address: str, *, new_fan: bool, now: float) -> None:
     except redis.RedisError as exc:
         log.warning("join limits skipped: redis %s", type(exc).__name__)
         return
-    refusal = _verdict(decisions)
+    refusal = verdict(decisions)
     if refusal is not None:
         raise refusal
 
@@ -112,7 +113,7 @@ async def acheck_join(address: str, *, new_fan: bool, now: float) -> QueueError 
     except redis.RedisError as exc:
         log.warning("join limits skipped: redis %s", type(exc).__name__)
         return None
-    return _verdict(decisions)
+    return verdict(decisions)
 
 
 # --- Polling faster than told ----------------------------------------------------

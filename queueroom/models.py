@@ -8,8 +8,9 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -23,12 +24,42 @@ def new_shuffle_key() -> str:
     return secrets.token_hex(32)
 
 
+def default_challenge_max_number() -> int:
+    """New events start with the site's default difficulty (settings.QUEUE_CHALLENGE_MAX_NUMBER)."""
+    return int(settings.QUEUE_CHALLENGE_MAX_NUMBER)
+
+
 class QueueConfig(models.Model):
     """Per-event switches the admitter reads on every tick."""
+
+    class FlaggedFans(models.TextChoices):
+        """Where a join from a flagged client address goes (queueroom.bots)."""
+
+        OFF = "OFF", _("Off: flagged fans join like everyone")
+        BACK = "BACK", _("Back of the line: let in after everyone else")
+        SHADOW = "SHADOW", _("Shadow line: a place that is never let in")
 
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="queue_config", verbose_name=_("event"))
     paused = models.BooleanField(
         _("paused"), default=False, help_text=_("No admissions while paused; fans keep their places.")
+    )
+    challenge_max_number = models.PositiveIntegerField(
+        _("bot check difficulty"),
+        default=default_challenge_max_number,
+        validators=[MaxValueValidator(10_000_000)],
+        help_text=_(
+            "Proof of work a browser does before it gets a place (about this many hashes at most; "
+            "0 turns the check off). 20,000 takes a phone a few hundred milliseconds."
+        ),
+    )
+    flagged_fans = models.CharField(
+        _("flagged fans"),
+        max_length=6,
+        choices=FlaggedFans.choices,
+        default=FlaggedFans.BACK,
+        help_text=_(
+            "Clients caught flooding joins, making many identities or failing the bot check: where their new places go."
+        ),
     )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
@@ -48,6 +79,11 @@ class Lane(models.Model):
     class Kind(models.TextChoices):
         GENERAL = "GENERAL", _("General sale")
         PRIORITY = "PRIORITY", _("Presale (priority)")
+        # Made by the waiting room itself for flagged clients (queueroom.bots):
+        # BACK is let in only when the other lanes have nobody to let in,
+        # SHADOW never. Neither is shown to fans.
+        BACK = "BACK", _("Flagged fans: back of the line")
+        SHADOW = "SHADOW", _("Flagged fans: shadow line")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="queue_lanes", verbose_name=_("event"))
     name = models.CharField(_("name"), max_length=60)
@@ -70,6 +106,11 @@ class Lane(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "name"], name="lane_name_unique_in_event"),
             models.UniqueConstraint(fields=["event"], condition=Q(kind="GENERAL"), name="lane_one_general_per_event"),
+            models.UniqueConstraint(
+                fields=["event", "kind"],
+                condition=Q(kind__in=["BACK", "SHADOW"]),
+                name="lane_one_flagged_kind_per_event",
+            ),
             models.CheckConstraint(condition=Q(weight__gte=1), name="lane_weight_positive"),
         ]
 

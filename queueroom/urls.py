@@ -12,6 +12,7 @@ urlpatterns = [
 api_urlpatterns = [
     path("events/<slug:slug>/queue/", api.join, name="queue_join"),
     path("events/<slug:slug>/queue/state/", api.state, name="queue_state"),
+    path("events/<slug:slug>/queue/challenge/", api.challenge, name="queue_challenge"),
     path("queue/<str:token>/", api.place, name="queue_place"),
     path("queue/<str:token>/heartbeat/", api.heartbeat, name="queue_heartbeat"),
 ]

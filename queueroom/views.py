@@ -8,11 +8,12 @@ import time
 import redis
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from inventory.identity import FanRequest
 from inventory.models import Event
-from queueroom import api, limits, selectors, services
+from queueroom import api, bots, selectors, services
 from queueroom.messages import FanStatus
 from queueroom.models import Lane
 from ticketing import clientip
@@ -47,8 +48,15 @@ def _waiting_room(request: FanRequest, event: Event) -> HttpResponse:
     refused: services.QueueError | None = None
     if request.method == "POST":
         try:
-            limits.check_join(clientip.from_request(request), new_fan=request.fan_is_new, now=now)
-            services.join(event=event, fan_id=request.fan_id, code=request.POST.get("code", "")[:40], now=now)
+            verdict = bots.check_join(
+                services.cached_setup(event.pk),
+                clientip.from_request(request),
+                new_fan=request.fan_is_new,
+                now=now,
+                payload=request.POST.get(bots.FIELD),
+            )
+            code = request.POST.get("code", "")[:40]
+            services.join(event=event, fan_id=request.fan_id, code=code, now=now, flagged=verdict.flagged)
         except services.QueueError as exc:
             if exc.code == services.UNAVAILABLE:
                 raise
@@ -89,6 +97,7 @@ def _page_context(
     if status and status.place and status.ahead is not None:
         progress = int(100 * (status.place - status.ahead) / status.place)
     has_presale = any(lane.kind == Lane.Kind.PRIORITY for lane in setup.lanes)
+    challenge_url = reverse("queue_api:queue_challenge", args=[event.slug]) if setup.challenge_max_number > 0 else ""
     state = services.state_document(event.pk) or {}
     lane_state = state.get("lanes", {}).get(str(status.lane)) if status else None
     return {
@@ -98,9 +107,11 @@ def _page_context(
         "progress": progress,
         "lanes": [
             {"name": lane.name, "commitment": lane.commitment, "opens_at": lane.opens_at, "open": now >= lane.opens_at}
-            for lane in setup.lanes
+            for lane in setup.public_lanes
         ],
         "has_presale": has_presale,
+        # The join forms carry the proof of work (queueroom.bots) when the event asks for one.
+        "challenge_url": challenge_url,
         # A fan waiting in the general line may still use a presale code.
         "code_upgrade": has_presale
         and status is not None
@@ -124,7 +135,7 @@ def fairness(request: HttpRequest, slug: str) -> HttpResponse:
     except redis.RedisError:  # the commitments still come from PostgreSQL
         state = {}
     lanes = []
-    for lane in setup.lanes:
+    for lane in setup.public_lanes:
         published = state.get("lanes", {}).get(str(lane.id)) or {}
         lanes.append(
             {"name": lane.name, "commitment": lane.commitment, "key": published.get("key"), "m": published.get("m")}

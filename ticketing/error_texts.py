@@ -55,6 +55,15 @@ TEXTS: dict[str, Words] = {
         lambda: _("This page was out of date, so nothing was held. Check your choice and try again.")
     ),
     "too_many_requests": _const(lambda: _("That was a lot of tries in a short time. Wait a minute, then try again.")),
+    "challenge_required": _const(
+        lambda: _(
+            "Before you get a place, this page checks in the background that you are not a bot. "
+            "That needs JavaScript: turn it on (or use another browser), reload the page and join again."
+        )
+    ),
+    "challenge_failed": _const(
+        lambda: _("The check that you are not a bot did not work out. Reload the page and join again.")
+    ),
     "rate_limited": _const(lambda: _("That was a lot of tries in a short time. Wait a minute, then try again.")),
     "invalid_code": _const(lambda: _("This presale code does not exist for this event.")),
     "code_used_up": _const(lambda: _("This presale code has been used as many times as it allows.")),

@@ -83,6 +83,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "event_not_found": 404,
     "order_not_found": 404,
     "no_queue": 404,
+    "no_challenge": 404,
     # the state of the sale
     "sale_not_open": 409,
     "seats_unavailable": 409,
@@ -99,6 +100,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "authentication_failed": 402,
     "payment_failed": 502,
     "invalid_signature": 400,
+    # bots (queueroom.bots): the proof of work before a queue place
+    "challenge_required": 403,
+    "challenge_failed": 403,
     # load
     "rate_limited": 429,
     "too_many_requests": 429,

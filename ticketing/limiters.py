@@ -135,14 +135,43 @@ class SlidingLog:
     limit: int
     window: float
 
+    @classmethod
+    def parse(cls, text: str) -> SlidingLog | None:
+        """From a setting "count/seconds" ("20/60"); None when empty."""
+        if not text:
+            return None
+        try:
+            count, seconds = text.split("/")
+            log = cls(limit=int(count), window=float(seconds))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"A sliding log is 'count/seconds', not {text!r}") from exc
+        if log.limit < 1 or log.window <= 0:
+            raise ImproperlyConfigured(f"A sliding log needs count >= 1 and seconds > 0, not {text!r}")
+        return log
+
+    def args(self, now: float, member: str) -> list[Any]:
+        return [repr(self.window), self.limit, repr(now), member]
+
     def record(self, log_key: str, *, now: float, member: str) -> Decision:
         """Record one event (``member`` must be unique per event)."""
         _, scripts = _sync()
-        allowed, count, oldest = scripts["sliding_log"](
-            keys=[log_key], args=[repr(self.window), self.limit, repr(now), member]
-        )
+        return self.decide(scripts["sliding_log"](keys=[log_key], args=self.args(now, member)), now=now)
+
+    def decide(self, reply: list[Any], *, now: float) -> Decision:
+        allowed, count, oldest = reply
         retry = 0.0 if int(allowed) else max(0.0, float(oldest) + self.window - now)
         return Decision(allowed=int(allowed) == 1, retry_after=retry, remaining=float(self.limit - int(count)))
+
+
+def sync_client() -> tuple[redis.Redis, dict[str, Any]]:
+    """The limiters' client and scripts (to put limits in one pipeline with
+    other commands: call a script with ``client=pipe``)."""
+    return _sync()
+
+
+def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
+    """sync_client for the running event loop (its scripts are awaited)."""
+    return _for_loop()
 
 
 def sync_pipeline() -> Any:

@@ -425,3 +425,19 @@ AXES_CLIENT_IP_CALLABLE = "ticketing.clientip.for_axes"
 AXES_LOCKOUT_CALLABLE = "ticketing.adminlock.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# --- Bots (docs/security.md, "Bots") ----------------------------------------------
+# The proof of work (ALTCHA) a browser does before it gets a queue place: the
+# difficulty new events start with (about this many SHA-256 hashes at most;
+# 0: no check), promoter-editable per event (QueueConfig). Measured in
+# docs/security.md: 20,000 is ~0.2 s in Chromium here, a few hundred ms on a phone.
+QUEUE_CHALLENGE_MAX_NUMBER = envint("QUEUE_CHALLENGE_MAX_NUMBER", 20_000, minimum=0)
+# A challenge must be solved and used within this many seconds; each is accepted once.
+QUEUE_CHALLENGE_TTL_SECONDS = envint("QUEUE_CHALLENGE_TTL_SECONDS", 300, minimum=10)
+# The HMAC key challenges are signed with. Default: derived from SECRET_KEY.
+QUEUE_CHALLENGE_HMAC_KEY = envstr("QUEUE_CHALLENGE_HMAC_KEY", "") or f"altcha-challenge:{SECRET_KEY}"
+# A client address is flagged (its new places go where the event says:
+# QueueConfig.flagged_fans) for this long after it made more than
+# BOT_ABUSE_LIMIT ("count/seconds") joins that the limits refused, ran out of
+# new fan identities, or sent a forged, replayed or wrong solution.
+BOT_FLAG_SECONDS = envint("BOT_FLAG_SECONDS", 3600, minimum=1)
+BOT_ABUSE_LIMIT = envstr("BOT_ABUSE_LIMIT", "20/60")

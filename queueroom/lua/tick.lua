@@ -5,6 +5,8 @@
 -- KEYS: meta, offers, leases
 -- ARGV: base, now, tick id, rate/min, max_in_store, paused, closed, offer ttl, grace, nlanes,
 --       then per lane: id, weight, open, key, expected front, ncands, cands...
+-- A lane of weight 0 (flagged fans, back of the line) gets only what the others leave;
+-- weight -1 (flagged fans, shadow line) is never admitted and not counted as waiting.
 local base = ARGV[1]
 local now = tonumber(ARGV[2])
 local tick = tonumber(ARGV[3])
@@ -53,7 +55,7 @@ for _, lane in ipairs(lanes) do
   end
   lane.gone = redis.call('ZCARD', lane.gkey)
   lane.waiting = math.max(lane.seq - lane.front - lane.gone, 0)
-  waiting = waiting + lane.waiting
+  if lane.weight >= 0 then waiting = waiting + lane.waiting end
 end
 local admit = 0
 if ARGV[6] ~= '1' and ARGV[7] ~= '1' then
@@ -100,12 +102,12 @@ end
 
 if admit > 0 and #active > 0 then
   local wsum = 0
-  for _, lane in ipairs(active) do if lane.waiting > 0 then wsum = wsum + lane.weight end end
+  for _, lane in ipairs(active) do if lane.waiting > 0 and lane.weight > 0 then wsum = wsum + lane.weight end end
   local left = admit
   if wsum > 0 then
     local given = 0
     for _, lane in ipairs(active) do
-      if lane.waiting > 0 then
+      if lane.waiting > 0 and lane.weight > 0 then
         local share = math.floor(admit * lane.weight / wsum)
         if given + share > admit then share = admit - given end
         given = given + share
@@ -117,7 +119,7 @@ if admit > 0 and #active > 0 then
   table.sort(active, function(a, b) return a.weight > b.weight end)
   for _, lane in ipairs(active) do
     if left <= 0 then break end
-    left = left - admit_lane(lane, left)
+    if lane.weight >= 0 then left = left - admit_lane(lane, left) end
   end
 end
 local total = 0

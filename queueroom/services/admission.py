@@ -121,7 +121,7 @@ def tick_args(plan: TickPlan, heads: list[LaneHead], now: float) -> list[Any]:
     for lane, head in zip(setup.lanes, heads, strict=True):
         cands = _candidates(lane, head, budget)
         is_open = 1 if now >= lane.opens_at else 0
-        args += [lane.id, lane.weight, is_open, lane.shuffle_key, head.front, len(cands), *cands]
+        args += [lane.id, lane.tick_weight, is_open, lane.shuffle_key, head.front, len(cands), *cands]
     return args
 
 

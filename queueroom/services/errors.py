@@ -58,6 +58,11 @@ def _unavailable(exc: Exception) -> QueueError:
     )
 
 
+def unavailable(exc: Exception) -> QueueError:
+    """The 503 "unavailable" refusal for a Redis outage (logged, muted like the others)."""
+    return _unavailable(exc)
+
+
 def unavailable_on_redis_error(func: Callable[P, R]) -> Callable[P, R]:
     """Turn a Redis outage inside ``func`` into QueueError 503 "unavailable"
     with a retry-after: the one mapping for every entry point of the queue."""

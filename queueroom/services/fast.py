@@ -13,7 +13,7 @@ from queueroom import keys, passes
 from queueroom import redis_scripts as rs
 from queueroom.replies import join_reply, status_row
 from queueroom.services.errors import aunavailable_on_redis_error, not_found
-from queueroom.services.places import active_marks, join_call, joined_token, status_keys
+from queueroom.services.places import active_marks, join_call, joined_token, plain_lane, status_keys
 from queueroom.services.positions import (
     QueueStatus,
     closed_status,
@@ -45,14 +45,16 @@ async def astatus(*, token: str, now: float) -> QueueStatus | None:
 
 
 @aunavailable_on_redis_error
-async def ajoin(*, event_id: int, fan_id: str, now: float) -> tuple[QueueStatus, bool] | None:
+async def ajoin(*, event_id: int, fan_id: str, now: float, flagged: bool = False) -> tuple[QueueStatus, bool] | None:
     """join() without a presale code for async servers; None means "call
     join()" (which is idempotent, so the fallback is always safe)."""
     setup = peek_setup(event_id)
     if setup is None:
         return None
     c, scripts = rs.async_client()
-    script_keys, args = join_call(event_id, setup.general.id, passes.browser_binding(fan_id), now, setup=setup)
+    script_keys, args = join_call(
+        event_id, plain_lane(setup, flagged=flagged), passes.browser_binding(fan_id), now, setup=setup
+    )
     reply = join_reply(await scripts["join"](keys=script_keys, args=args))
     if not active_marks.get(event_id):
         await c.sadd(keys.active(), event_id)

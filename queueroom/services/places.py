@@ -79,6 +79,13 @@ def join_call(
     )
 
 
+def plain_lane(setup: QueueSetup, *, flagged: bool) -> int:
+    """The lane a join without a presale code goes to."""
+    if flagged and (lane := setup.flagged_lane) is not None:
+        return lane.id
+    return setup.general.id
+
+
 def joined_token(event_id: int, reply: JoinReply) -> tuple[passes.QueueToken, str]:
     t = passes.QueueToken(event_id, reply.lane_id, reply.ticket)
     return t, passes.sign_token(t)
@@ -95,20 +102,22 @@ def _mark_active(event_id: int) -> None:
 
 
 @unavailable_on_redis_error
-def join(*, event: Event, fan_id: str, code: str = "", now: float) -> tuple[QueueStatus, bool]:
+def join(*, event: Event, fan_id: str, code: str = "", now: float, flagged: bool = False) -> tuple[QueueStatus, bool]:
     """Take a place in the event's queue, or return the fan's existing one
     (refreshes, more tabs and retries never add a second place). A presale
     code puts the fan in its priority lane, also when they are already
     waiting in the general line: that place is given up for one in the
-    priority lane. Returns (status, created)."""
+    priority lane. A ``flagged`` client (queueroom.bots) without a code gets
+    its new place in the event's lane for flagged fans, if it has one.
+    Returns (status, created)."""
     setup = cached_setup(event.pk)
     bind = passes.browser_binding(fan_id)
-    lane_id = _lane_for_code(event, setup, fan_id, bind, code, now) if code else setup.general.id
+    lane_id = _lane_for_code(event, setup, fan_id, bind, code, now) if code else plain_lane(setup, flagged=flagged)
     reply = join_reply(rs.run("join", *join_call(event.pk, lane_id, bind, now, setup=setup)))
     _mark_active(event.pk)
     if reply is None:
         return closed_status("sold_out"), False
-    if lane_id != setup.general.id and (not reply.created or reply.lane_id != lane_id):
+    if code and lane_id != setup.general.id and (not reply.created or reply.lane_id != lane_id):
         _give_back_code(lane_id, code)  # the fan kept a place they had: the code bought nothing
     t, token = joined_token(event.pk, reply)
     if reply.row.state.live:  # an existing place with an offer or a lease: claim it if due

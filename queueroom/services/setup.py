@@ -24,6 +24,22 @@ class LaneSetup:
     shuffle_key: str
     commitment: str
 
+    @property
+    def flagged(self) -> bool:
+        """A lane the waiting room made for flagged clients (never shown to fans)."""
+        return self.kind in (Lane.Kind.BACK, Lane.Kind.SHADOW)
+
+    @property
+    def tick_weight(self) -> int:
+        """The weight handed to the tick (queueroom/lua/tick.lua): 0 gets only
+        what the other lanes leave (the back of the line), -1 never admits and
+        is not counted as waiting (the shadow line)."""
+        if self.kind == Lane.Kind.BACK:
+            return 0
+        if self.kind == Lane.Kind.SHADOW:
+            return -1
+        return self.weight
+
 
 @dataclass(frozen=True)
 class QueueSetup:
@@ -32,10 +48,23 @@ class QueueSetup:
     rate_per_minute: int
     max_in_store: int
     lanes: tuple[LaneSetup, ...]
+    challenge_max_number: int = 0
+    flagged_fans: str = QueueConfig.FlaggedFans.OFF
 
     @property
     def general(self) -> LaneSetup:
         return next(lane for lane in self.lanes if lane.kind == Lane.Kind.GENERAL)
+
+    @property
+    def public_lanes(self) -> tuple[LaneSetup, ...]:
+        """The lanes fans are told about (not the flagged ones)."""
+        return tuple(lane for lane in self.lanes if not lane.flagged)
+
+    @property
+    def flagged_lane(self) -> LaneSetup | None:
+        """Where a flagged client's new place goes: the lane of the event's
+        choice (back of the line or shadow), None when flagging is off."""
+        return next((lane for lane in self.lanes if lane.kind == self.flagged_fans), None)
 
     def lane(self, lane_id: int) -> LaneSetup | None:
         return next((lane for lane in self.lanes if lane.id == lane_id), None)
@@ -47,26 +76,39 @@ SETUP_TTL = 5.0
 _setup_cache: Memo[int, QueueSetup] = Memo("queueroom.setup", maxsize=1024, ttl=lambda: SETUP_TTL)
 
 
-def ensure_queue(event: Event) -> list[Lane]:
-    """The event's lanes, creating the general lane and settings if missing."""
-    lanes = list(Lane.objects.filter(event=event))
-    if not any(lane.kind == Lane.Kind.GENERAL for lane in lanes):
-        try:
-            with transaction.atomic():
-                lanes.append(Lane.objects.create(event=event, name="General", kind=Lane.Kind.GENERAL))
-        except IntegrityError:  # created concurrently
-            lanes = list(Lane.objects.filter(event=event))
-    QueueConfig.objects.get_or_create(event=event)
-    return lanes
+_LANE_NAMES = {Lane.Kind.GENERAL: "General", Lane.Kind.BACK: "Flagged (back)", Lane.Kind.SHADOW: "Flagged (shadow)"}
+
+
+def _ensure_lane(event: Event, lanes: list[Lane], kind: Lane.Kind) -> list[Lane]:
+    if any(lane.kind == kind for lane in lanes):
+        return lanes
+    try:
+        with transaction.atomic():
+            return [*lanes, Lane.objects.create(event=event, name=_LANE_NAMES[kind], kind=kind)]
+    except IntegrityError:  # created concurrently
+        return list(Lane.objects.filter(event=event))
+
+
+def ensure_queue(event: Event) -> tuple[list[Lane], QueueConfig]:
+    """The event's lanes and settings, creating the general lane, the
+    settings, and the lane flagged clients go to (when the event sends them
+    to one) if missing."""
+    config, _ = QueueConfig.objects.get_or_create(event=event)
+    lanes = _ensure_lane(event, list(Lane.objects.filter(event=event)), Lane.Kind.GENERAL)
+    if config.flagged_fans != QueueConfig.FlaggedFans.OFF:
+        lanes = _ensure_lane(event, lanes, Lane.Kind(config.flagged_fans))
+    return lanes, config
 
 
 def load_setup(event: Event) -> QueueSetup:
-    lanes = ensure_queue(event)
+    lanes, config = ensure_queue(event)
     return QueueSetup(
         event_id=event.pk,
         slug=event.slug,
         rate_per_minute=event.admission_rate_per_minute,
         max_in_store=event.max_in_store,
+        challenge_max_number=config.challenge_max_number,
+        flagged_fans=config.flagged_fans,
         lanes=tuple(
             LaneSetup(
                 id=lane.pk,

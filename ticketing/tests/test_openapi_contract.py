@@ -218,7 +218,9 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:  # type: ignor
         try:
             # The per-fan hold limit would answer most generated holds with
             # 429 after the first minute's 60; one 429 is enough to check.
-            with override_settings(HOLD_RATE_LIMIT="10000/m"):
+            # The event asks for no proof of work (its refusals are tested in
+            # queueroom/tests/test_bots.py): the challenge answers no_challenge.
+            with override_settings(HOLD_RATE_LIMIT="10000/m", QUEUE_CHALLENGE_MAX_NUMBER=0):
                 yield _build_world()
         finally:
             if WORLD.skipped:
