@@ -56,6 +56,7 @@ class CountingFan(onsale.OnSaleFan):
     """A real fan (onsale.py's journey), counted when it is let in."""
 
     weight = 4
+    buys = False  # holds and releases: the bot run is about places, not payments
 
     def context(self) -> dict[str, Any]:
         return {"real_fan": True}  # passed to every request event (count_fan_joins)

@@ -1,5 +1,14 @@
-"""On-sale day end to end: join the waiting room, wait for the turn, enter the
-store, hold the best 2 seats, look at the order, release it.
+"""On-sale day end to end, as a fan: join the waiting room (with the proof of
+work), wait for the turn, enter the store, hold the best 1-4 seats, check out,
+pay with a Stripe test card (a share declined first, then paid with another),
+open the tickets. A share of fans abandon their cart instead (the seats come
+back and sell). Each fan buys once.
+
+Options (environment): LOCUST_EVENT (slug; default the first event on sale),
+LOCUST_DECLINE_SHARE (0.03), LOCUST_ABANDON_SHARE (0.05), LOCUST_MAX_TICKETS
+(4), LOCUST_MAX_QUEUE_WAIT (600 s). Each fan's time in the queue and time to
+ticket are reported as the pseudo-requests "JOURNEY time in queue" and
+"JOURNEY time to ticket" (Locust's own percentiles and CSV).
 
     locust -f locustfiles/onsale.py --headless -u 300 -r 50 -t 3m \
         --host http://127.0.0.1:8000 --csv .var/locust-onsale
@@ -17,6 +26,7 @@ import random
 import time
 
 from locust import HttpUser, between, task
+from locust.exception import StopUser
 
 from locustfiles.fan_journey import enforce_thresholds  # noqa: F401 - registers the pass/fail check
 from locustfiles.pow import join_body
@@ -31,10 +41,17 @@ def fan_address() -> str:
 
 
 MAX_WAIT_SECONDS = float(os.environ.get("LOCUST_MAX_QUEUE_WAIT", "600"))
+DECLINE_SHARE = float(os.environ.get("LOCUST_DECLINE_SHARE", "0.03"))
+ABANDON_SHARE = float(os.environ.get("LOCUST_ABANDON_SHARE", "0.05"))
+MAX_TICKETS = int(os.environ.get("LOCUST_MAX_TICKETS", "4"))
+VISA, DECLINED = "pm_card_visa", "pm_card_chargeCustomerFail"
 
 
 class OnSaleFan(HttpUser):
     wait_time = between(1, 2)
+    # False: hold, look at the order and release it, again and again (the
+    # store's load without payments; the bot scenario's real fans).
+    buys = True
 
     def on_start(self) -> None:
         # Each simulated fan comes from its own address, as real fans do; the
@@ -70,16 +87,34 @@ class OnSaleFan(HttpUser):
             body = self.client.get(f"/api/v1/queue/{body['token']}/", name="/api/v1/queue/[token]/").json()
         return body.get("status") == "ADMITTED"
 
+    def _journey(self, name: str, seconds: float) -> None:
+        """A journey figure as a pseudo-request (Locust's percentiles and CSV)."""
+        self.environment.events.request.fire(
+            request_type="JOURNEY",
+            name=name,
+            response_time=seconds * 1000,
+            response_length=0,
+            exception=None,
+            context={},
+        )
+
     @task
-    def buy_and_release(self) -> None:
-        if not self.slug or not self.section or not self._wait_for_turn():
+    def buy(self) -> None:
+        if not self.slug or not self.section:
+            raise StopUser()
+        joined = time.monotonic()
+        if not self._wait_for_turn():
+            if self.buys:
+                raise StopUser()
             return
+        self._journey("time in queue", time.monotonic() - joined)
         self.client.get(
             f"/api/v1/events/{self.slug}/seats/?section={self.section}", name="/api/v1/events/[slug]/seats/"
         )
+        quantity = random.randint(1, MAX_TICKETS)
         with self.client.post(
             f"/api/v1/events/{self.slug}/holds/",
-            json={"section": self.section, "quantity": 2},
+            json={"section": self.section, "quantity": quantity},
             name="/api/v1/events/[slug]/holds/",
             catch_response=True,
         ) as r:
@@ -87,10 +122,52 @@ class OnSaleFan(HttpUser):
                 # Sold out or taken, or this fan is over HOLD_RATE_LIMIT (a
                 # scenario faster than a real fan): a clean refusal is correct.
                 r.success()
+                if self.buys:
+                    raise StopUser()  # a fan who found it sold out goes home
                 return
             if r.status_code != 201:
                 r.failure(f"hold: {r.status_code} {r.text[:200]}")
                 return
             order_id = r.json()["order_id"]
         self.client.get(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/")
-        self.client.delete(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/")
+        if not self.buys:
+            self.client.delete(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/")
+            return
+        if random.random() < ABANDON_SHARE:
+            self.client.delete(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/")
+            raise StopUser()
+        first_card = DECLINED if random.random() < DECLINE_SHARE else VISA
+        if self._pay(order_id, first_card) or (first_card == DECLINED and self._pay(order_id, VISA)):
+            self.client.get(f"/orders/{order_id}/tickets/", name="/orders/[id]/tickets/")
+            self._journey("time to ticket", time.monotonic() - joined)
+        raise StopUser()
+
+    def _pay(self, order_id: str, card: str) -> bool:
+        """Checkout, then pay with ``card``; whether the order ended PAID."""
+        with self.client.post(
+            f"/api/v1/orders/{order_id}/checkout/",
+            json={"email": "fan@example.com"},
+            name="/api/v1/orders/[id]/checkout/",
+            catch_response=True,
+        ) as r:
+            if r.status_code not in (200, 202):
+                r.failure(f"checkout: {r.status_code} {r.text[:200]}")
+                return False
+        with self.client.post(
+            f"/api/v1/orders/{order_id}/pay/",
+            json={"payment_method": card},
+            name="/api/v1/orders/[id]/pay/",
+            catch_response=True,
+        ) as r:
+            if r.status_code == 402 and card == DECLINED:
+                r.success()  # the declined test card: declined is the right answer
+                return False
+            if r.status_code not in (200, 202):
+                r.failure(f"pay: {r.status_code} {r.text[:200]}")
+                return False
+            status = r.json().get("status")
+        deadline = time.monotonic() + 120
+        while status == "PAYMENT_PENDING" and time.monotonic() < deadline:  # a worker pays it (202)
+            time.sleep(2)
+            status = self.client.get(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/").json().get("status")
+        return status == "PAID"
