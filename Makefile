@@ -33,7 +33,8 @@ demo:
 	$(STACK) exec python manage.py seed_demo
 
 loadtest:   ## headless Locust against a running `make run` (see docs/loadtest.md)
-	$(STACK) exec locust -f locustfiles/fan_journey.py --headless -u $${USERS:-200} -r $${SPAWN:-50} -t $${DURATION:-60s} --host $${TARGET:-http://127.0.0.1:8000} --csv .var/locust
+	mkdir -p .var
+	$(STACK) exec locust -f locustfiles/$${SCENARIO:-fan_journey}.py --headless -u $${USERS:-200} -r $${SPAWN:-50} -t $${DURATION:-60s} --host $${TARGET:-http://127.0.0.1:8000} --csv .var/locust --html .var/locust.html
 
 bench:
 	$(STACK) exec sh -c 'for f in bench/[!_]*.py; do echo "== $$f"; python $$f || exit 1; done'

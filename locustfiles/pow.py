@@ -20,8 +20,11 @@ def solve(challenge: dict[str, Any]) -> str:
 
 def join_body(client: Any, slug: str) -> dict[str, str]:
     """The JSON body of a join: {"altcha": <solution>} or {} (no challenge asked)."""
-    response = client.get(f"/api/v1/events/{slug}/queue/challenge/", name="/api/v1/events/[slug]/queue/challenge/")
-    if response.status_code == 404:
-        return {}
-    response.raise_for_status()
-    return {"altcha": solve(response.json())}
+    with client.get(
+        f"/api/v1/events/{slug}/queue/challenge/", name="/api/v1/events/[slug]/queue/challenge/", catch_response=True
+    ) as response:
+        if response.status_code == 404:
+            response.success()  # the event asks for no proof of work: a plain join
+            return {}
+        response.raise_for_status()
+        return {"altcha": solve(response.json())}
