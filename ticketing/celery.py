@@ -2,12 +2,15 @@ import os
 import time
 
 from celery import Celery
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
 
 app = Celery("ticketing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each task's log lines carry the context of the request that queued it (request_id, fan).
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @app.task(name="ticketing.heartbeat", ignore_result=True)
