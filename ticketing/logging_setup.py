@@ -20,6 +20,8 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from ticketing.env import envbool, envstr
+
 # Added to every line, ours and the libraries' (stdlib logging), before rendering.
 SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -27,6 +29,14 @@ SHARED: list[Processor] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+def log_format() -> str:
+    """LOG_FORMAT, else ``plain`` in development and ``json`` in production
+    (ENVIRONMENT as the settings read it). A function of the environment
+    alone: ticketing.celery needs it before Django's settings are loaded."""
+    environment = envstr("ENVIRONMENT", "development" if envbool("DEBUG", False) else "production")
+    return envstr("LOG_FORMAT", "plain" if environment == "development" else "json")
 
 
 def configure_structlog() -> None:
@@ -89,8 +99,8 @@ def tasks_from_requests_only(record: logging.LogRecord) -> bool:
     """django-structlog's per-task INFO lines (started, succeeded, enqueued)
     only for tasks a request queued (they carry its request_id); beat's sweep
     every few seconds would otherwise flood the logs. Warnings and errors
-    always pass."""
-    if record.levelno >= logging.WARNING:
+    always pass, and every other logger's lines (a handler's filter)."""
+    if record.levelno >= logging.WARNING or not record.name.startswith("django_structlog.celery"):
         return True
     event: Any = record.msg
     return isinstance(event, dict) and "request_id" in event

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from ticketing.env import envbool, envfloat, envint, envlist, envstr
-from ticketing.logging_setup import configure_structlog, tasks_from_requests_only
+from ticketing.logging_setup import configure_structlog, log_format, tasks_from_requests_only
 
 # Generic admin classes (ModelAdmin[Event]) at run time, as the type checker sees them.
 django_stubs_ext.monkeypatch()
@@ -286,7 +286,7 @@ CONTENT_SECURITY_POLICY = {
 # the plain lines of before in development (scripts/devstack.py sets
 # ENVIRONMENT=development). Every line of a request, and of the Celery tasks
 # it queues, carries its request_id (ticketing/requestid.py).
-LOG_FORMAT = envstr("LOG_FORMAT", "json" if PRODUCTION else "plain")
+LOG_FORMAT = log_format()
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
 configure_structlog()
@@ -300,9 +300,12 @@ LOGGING = {
     },
     "filters": {
         "expected_refusals": {"()": "ticketing.logfilters.ExpectedRefusals"},
+        # django-structlog's per-task lines only for the tasks a request queued (not beat's sweeps).
         "tasks_from_requests": {"()": "django.utils.log.CallbackFilter", "callback": tasks_from_requests_only},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["tasks_from_requests"]}
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")},
@@ -315,8 +318,6 @@ LOGGING = {
         # One request_finished line per request in JSON logs; none in the
         # plain development logs (Daphne prints its own access lines there).
         "django_structlog.middlewares": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
-        # Task lines (enqueued, started, succeeded) for the tasks a request queued only.
-        "django_structlog.celery": {"filters": ["tasks_from_requests"]},
     },
 }
 # django-structlog: the request id comes from ticketing.requestid (a trusted
@@ -328,8 +329,8 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 # Refusals (409 taken, 429 slow down) are answers on a sale day, not warnings.
 DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
-# In JSON mode the worker keeps these handlers (Celery would replace them with its own format).
-CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
+# In JSON mode Celery's processes log through LOGGING above (ticketing/celery.py);
+# in plain mode Celery sets up its own logging, as before.
 
 # --- Metrics (docs/operations.md, "Metrics") -----------------------------------
 # /metrics answers only a bearer of this token; empty (the default): 404 always.
