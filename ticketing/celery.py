@@ -1,5 +1,6 @@
 import logging.config
 import os
+import time
 from typing import Any
 
 from celery import Celery
@@ -29,3 +30,16 @@ def _django_logging(**kwargs: Any) -> None:
 if log_format() == "json":
     # Connected only then: in development Celery sets up its logging as before.
     setup_logging.connect(_django_logging, weak=False)
+
+
+@app.task(name="ticketing.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    """Beat sends this every few seconds; the worker that runs it proves the
+    whole background path (beat, broker, a worker) is alive. /readyz reports
+    its age (ticketing/health.py)."""
+    from django_redis import get_redis_connection
+
+    from ticketing.health import heartbeat_key
+
+    client = get_redis_connection("default")
+    client.set(heartbeat_key(), repr(time.time()), ex=3600)
