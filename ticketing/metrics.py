@@ -90,19 +90,20 @@ class SaleCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with _lock:
             sources = list(_collectors.items())
+        # One family for every source's flag: a name may appear once per exposition.
+        up = GaugeMetricFamily(
+            f"{NAMESPACE}_metrics_source_up", "1 when the source answered this scrape", labels=["source"]
+        )
         for name, fn in sources:
-            ok = True
             try:
                 families = list(fn())
             except Exception:
                 log.exception("metrics source %s failed", name)
-                families, ok = [], False
-            up = GaugeMetricFamily(
-                f"{NAMESPACE}_metrics_source_up", "1 when the source answered this scrape", labels=["source"]
-            )
-            up.add_metric([name], 1.0 if ok else 0.0)
-            yield up
+                up.add_metric([name], 0.0)
+                continue
+            up.add_metric([name], 1.0)
             yield from families
+        yield up
 
     def describe(self) -> Iterable[Metric]:
         # Nothing up front: registering must not read Redis or PostgreSQL.

@@ -339,6 +339,9 @@ METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 # METRICS_BACKOFF_SECONDS (a lost count, never a slow sale).
 METRICS_REDIS_TIMEOUT = envfloat("METRICS_REDIS_TIMEOUT", 0.25, minimum=0.01)
 METRICS_BACKOFF_SECONDS = envfloat("METRICS_BACKOFF_SECONDS", 5.0, minimum=0.0)
+# The PostgreSQL figures (places, orders, payments) are counted by one process
+# and shared through the cache for this long (0: every scrape counts).
+METRICS_DB_CACHE_SECONDS = envint("METRICS_DB_CACHE_SECONDS", 5, minimum=0)
 
 # --- Client input -----------------------------------------------------------
 # The JSON API's requests are small: bigger bodies get 413 before anything reads them.

@@ -28,6 +28,7 @@ TOKEN = "test-metrics-token-0123456789"
 @pytest.fixture(autouse=True)
 def _metrics(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     settings.METRICS_TOKEN = TOKEN
+    settings.METRICS_DB_CACHE_SECONDS = 0  # figures read fresh; the sharing has its own test
     settings.STORE_ACCESS_CHECK = ""
     memo.clear_all()
     yield
@@ -106,6 +107,20 @@ def test_django_prometheus_metrics_are_exported(small_event):  # type: ignore[no
     assert any(name.startswith("django_db_execute_total") for name in names)
     assert value(figures, "ticketing_metrics_source_up", source="queue") == 1
     assert value(figures, "ticketing_metrics_source_up", source="payments") == 1
+
+
+def test_each_metric_is_described_once(small_event, future_event):  # type: ignore[no-untyped-def]
+    """Prometheus refuses an exposition that names a metric twice."""
+    metrics.register_collector("test_broken", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    try:
+        for slug in (small_event.slug, future_event.slug):
+            Client().post(f"/api/v1/events/{slug}/queue/", content_type="application/json")
+        text = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    finally:
+        metrics.unregister_collector("test_broken")
+    helps = [line.split()[2] for line in text.splitlines() if line.startswith("# HELP ")]
+    assert len(helps) == len(set(helps)), sorted(name for name in helps if helps.count(name) > 1)
+    assert "ticketing_metrics_source_up" in helps
 
 
 def test_a_join_shows_as_a_fan_waiting(small_event):  # type: ignore[no-untyped-def]
@@ -214,6 +229,28 @@ def test_payments_by_outcome(small_event):  # type: ignore[no-untyped-def]
     assert value(figures, "ticketing_payments", event=small_event.slug, status="FAILED") == 1
     assert value(figures, "ticketing_payments", event=small_event.slug, status="PAID") == 1
     assert value(figures, "ticketing_payments_amount", event=small_event.slug, status="PAID", currency="EUR") == 45.5
+
+
+def test_the_database_figures_are_shared_for_a_few_seconds(settings, small_event):  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    settings.METRICS_DB_CACHE_SECONDS = 30
+    cache.delete_many(["metrics:rows:places", "metrics:rows:orders", "metrics:rows:payments"])
+    try:
+        first = scrape()
+        assert value(first, "ticketing_orders", event=small_event.slug, status="HELD") == 0
+        held = Client().post(
+            f"/api/v1/events/{small_event.slug}/holds/",
+            json.dumps({"seat_ids": seat_ids(small_event, count=1)}),
+            content_type="application/json",
+        )
+        assert held.status_code == 201
+        # Another process's scrape within the window reads the shared rows, not the database.
+        assert value(scrape(), "ticketing_orders", event=small_event.slug, status="HELD") == 0
+        cache.delete("metrics:rows:orders")
+        assert value(scrape(), "ticketing_orders", event=small_event.slug, status="HELD") == 1
+    finally:
+        cache.delete_many(["metrics:rows:places", "metrics:rows:orders", "metrics:rows:payments"])
 
 
 def test_apps_register_their_own_sources(small_event):  # type: ignore[no-untyped-def]
