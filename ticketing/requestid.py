@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
 from django_structlog import signals
 
 from inventory.identity import fan_id_from_cookies
@@ -93,4 +94,14 @@ def _bind(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
     structlog.contextvars.bind_contextvars(**context)
 
 
+def _bind_user(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    """The promoter's user id on the request_finished line, when the view
+    loaded the user (never a query of its own: this runs on the event loop)."""
+    user = getattr(request, "user", None)
+    loaded = getattr(user, "_wrapped", None) if isinstance(user, SimpleLazyObject) else user
+    if loaded is not None and loaded is not empty and getattr(loaded, "is_authenticated", False):
+        structlog.contextvars.bind_contextvars(user_id=loaded.pk)
+
+
 signals.bind_extra_request_metadata.connect(_bind, dispatch_uid="ticketing.requestid.bind")
+signals.bind_extra_request_finished_metadata.connect(_bind_user, dispatch_uid="ticketing.requestid.bind_user")

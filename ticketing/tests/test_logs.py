@@ -203,3 +203,46 @@ def test_the_task_a_request_queued_logs_the_requests_id(settings, localstripe_ur
     assert started[-1]["task_id"] == enqueued[0]["child_task_id"]
     assert started[-1]["fan"] == pay_lines[-1]["fan"]
     assert Payment.objects.get(order=order).tickets_sent_at is not None
+
+
+# --- under ASGI (Daphne's path): the hooks run on the event loop ------------------------
+
+
+@pytest.fixture
+def keep_logging(monkeypatch):  # type: ignore[no-untyped-def]
+    """get_asgi_application() runs django.setup(), which would apply LOGGING
+    again and drop the capturing handler: Django is set up already."""
+    import django.core.asgi
+
+    monkeypatch.setattr(django.core.asgi.django, "setup", lambda set_prefix=True: None)
+
+
+@pytest.mark.django_db
+def test_under_asgi_the_request_is_counted_logged_and_answered_with_its_id(small_event, keep_logging, json_lines):  # type: ignore[no-untyped-def]
+    from prometheus_client import REGISTRY
+
+    from ticketing.tests import asgi
+
+    def served() -> float:
+        return REGISTRY.get_sample_value("django_http_responses_total_by_status_total", {"status": "200"}) or 0.0
+
+    before = served()
+    answer = asgi.request("GET", f"/api/v1/events/{small_event.slug}/")
+    assert answer.status == 200
+    request_id = answer.headers["x-request-id"]
+    assert served() == before + 1
+    finished = [line for line in json_lines() if line.get("event") == "request_finished"]
+    assert [line["request_id"] for line in finished] == [request_id], json_lines()
+    assert finished[0]["ip"] == "127.0.0.1" and "user_id" not in finished[0]
+
+
+@pytest.mark.django_db
+def test_under_asgi_a_promoters_request_names_the_user(promoter, promoter_client, keep_logging, json_lines):  # type: ignore[no-untyped-def]
+    from ticketing.tests import asgi
+
+    session = promoter_client.cookies["sessionid"].value
+    answer = asgi.request("GET", "/admin/", headers=[(b"cookie", f"sessionid={session}".encode())])
+    assert answer.status == 200
+    finished = [line for line in json_lines() if line.get("event") == "request_finished"]
+    assert finished[-1]["user_id"] == promoter.pk
+    assert finished[-1]["request_id"] == answer.headers["x-request-id"]
