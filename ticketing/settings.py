@@ -318,7 +318,7 @@ LOGGING = {
         # Failures are still logged (ERROR), and the sweeper logs what it frees.
         **{name: {"level": _ROUTINE_LEVEL} for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")},
         # One request_finished line per request in JSON logs; none in the
-        # plain development logs (Daphne prints its own access lines there).
+        # plain development logs, which stay as they were.
         "django_structlog.middlewares": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }

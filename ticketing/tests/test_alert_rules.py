@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -76,3 +78,14 @@ def test_every_metric_the_rules_name_is_exported(settings, monkeypatch, small_ev
     }
     assert named - ELSEWHERE, "the rules name no metric"
     assert named - ELSEWHERE <= exported, sorted(named - ELSEWHERE - exported)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian: prometheus) is not installed")
+def test_the_rules_fire_as_their_unit_tests_say() -> None:
+    """ops/prometheus/alerts_test.yml: a stalled admitter, a queue that does
+    not admit (and a paused one that is left alone), holds mostly refused, a
+    source down, payments not settling."""
+    done = subprocess.run(
+        ["promtool", "test", "rules", "alerts_test.yml"], cwd=RULES.parent, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
