@@ -62,6 +62,13 @@ def _is_trusted(address: Address) -> bool:
     return any(address in network for network in _trusted())
 
 
+def is_trusted_peer(peer: str | None) -> bool:
+    """Whether the connection comes from one of settings.TRUSTED_PROXIES
+    (whose headers, such as X-Request-ID, may be believed)."""
+    current = _parse(peer) if peer else None
+    return current is not None and _is_trusted(current)
+
+
 def resolve(peer: str | None, forwarded_for: Iterable[str]) -> str:
     """The client address from the peer's address and the values of its
     ``X-Forwarded-For`` headers (in order). ``UNKNOWN`` when the peer has

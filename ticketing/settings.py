@@ -5,6 +5,7 @@ with a safe local default; see the configuration table in README.md and
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from ticketing.env import envbool, envfloat, envint, envlist, envstr
+from ticketing.logging_setup import configure_structlog, log_format, tasks_from_requests_only
 
 # Generic admin classes (ModelAdmin[Event]) at run time, as the type checker sees them.
 django_stubs_ext.monkeypatch()
@@ -48,12 +50,22 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    "django_prometheus",
+    "django_structlog",
     "inventory",
     "queueroom",
     "payments",
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times the whole stack (docs/operations.md,
+    # "Metrics"); ticketing.obs_middleware runs its hooks and django-structlog's
+    # on the event loop under Daphne (no thread hop per hook).
+    "ticketing.obs_middleware.PrometheusBeforeMiddleware",
+    # The request id (a trusted proxy's X-Request-ID, else a new one) on every
+    # log line of the request and its Celery tasks, and on the response.
+    "ticketing.requestid.RequestIdMiddleware",
+    "ticketing.obs_middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -70,6 +82,7 @@ MIDDLEWARE = [
     "inventory.identity.FanIdentityMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its answer.
     "axes.middleware.AxesMiddleware",
+    "ticketing.obs_middleware.PrometheusAfterMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out login before the password is checked.
@@ -109,6 +122,10 @@ if DB_POOL:
     # executor, and a pooled connection saves a TCP+auth handshake per request.
     _db["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_MAX, "timeout": 10}
 _db["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "") or None}
+# Not django-prometheus' database wrapper: under our prepared statements and
+# the psycopg pool it was suspected of "prepared statement already exists" in
+# two test runs (issue 14 notes); PostgreSQL's own figures come from the
+# sale collector and the database's statistics views instead.
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,7 +145,8 @@ REDIS_SOCKET_TIMEOUT = envfloat("REDIS_SOCKET_TIMEOUT", 2.0, minimum=0.05)
 
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis with django-prometheus' hit, miss and failure counters.
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {
@@ -275,12 +293,30 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Logs (docs/operations.md, "Logs"): one JSON object per line in production,
+# the plain lines of before in development (scripts/devstack.py sets
+# ENVIRONMENT=development). Every line of a request, and of the Celery tasks
+# it queues, carries its request_id (ticketing/requestid.py).
+LOG_FORMAT = log_format()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
+configure_structlog()
+_ROUTINE_LEVEL = envstr("CELERY_ROUTINE_LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"expected_refusals": {"()": "ticketing.logfilters.ExpectedRefusals"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "ticketing.logging_setup.plain_formatter"},
+        "json": {"()": "ticketing.logging_setup.json_formatter"},
+    },
+    "filters": {
+        "expected_refusals": {"()": "ticketing.logfilters.ExpectedRefusals"},
+        # django-structlog's per-task lines only for the tasks a request queued (not beat's sweeps).
+        "tasks_from_requests": {"()": "django.utils.log.CallbackFilter", "callback": tasks_from_requests_only},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["tasks_from_requests"]}
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "queueroom": {"level": envstr("QUEUE_LOG_LEVEL", "INFO")},
@@ -289,12 +325,37 @@ LOGGING = {
         # Beat sends the lock sweeper every few seconds: one "due", "received"
         # and "succeeded" line each would drown the other processes' logs.
         # Failures are still logged (ERROR), and the sweeper logs what it frees.
-        **{
-            name: {"level": envstr("CELERY_ROUTINE_LOG_LEVEL", "WARNING")}
-            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
-        },
+        **{name: {"level": _ROUTINE_LEVEL} for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")},
+        # One request_finished line per request in JSON logs; none in the
+        # plain development logs, which stay as they were.
+        "django_structlog.middlewares": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
+# django-structlog: the request id comes from ticketing.requestid (a trusted
+# proxy's X-Request-ID or a new one), the client address from
+# ticketing.clientip; its own header and address guesses are off.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Its user binding could read the session on the event loop; ticketing.requestid
+# binds user_id when the view has loaded the user anyway.
+DJANGO_STRUCTLOG_USER_ID_FIELD = ""
+# Refusals (409 taken, 429 slow down) are answers on a sale day, not warnings.
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
+# In JSON mode Celery's processes log through LOGGING above (ticketing/celery.py);
+# in plain mode Celery sets up its own logging, as before.
+
+# --- Metrics (docs/operations.md, "Metrics") -----------------------------------
+# /metrics answers only a bearer of this token; empty (the default): 404 always.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+# Counting goes to Redis with these timeouts; after a failure it stops for
+# METRICS_BACKOFF_SECONDS (a lost count, never a slow sale).
+METRICS_REDIS_TIMEOUT = envfloat("METRICS_REDIS_TIMEOUT", 0.25, minimum=0.01)
+METRICS_BACKOFF_SECONDS = envfloat("METRICS_BACKOFF_SECONDS", 5.0, minimum=0.0)
+# The PostgreSQL figures (places, orders, payments) are counted by one process
+# and shared through the cache for this long (0: every scrape counts).
+METRICS_DB_CACHE_SECONDS = envint("METRICS_DB_CACHE_SECONDS", 5, minimum=0)
 
 # --- Client input -----------------------------------------------------------
 # The JSON API's requests are small: bigger bodies get 413 before anything reads them.

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.urls import api_urlpatterns as inventory_api
 from payments.urls import api_urlpatterns as payments_api
 from queueroom.urls import api_urlpatterns as queue_api
-from ticketing import health
+from ticketing import health, metrics
 
 admin.site.site_header = _("Tickets · promoters")
 admin.site.site_title = _("Tickets admin")
@@ -17,6 +17,8 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Prometheus, for a bearer of METRICS_TOKEN only; everyone else gets the ordinary 404.
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((inventory_api, "inventory_api"))),

@@ -34,6 +34,7 @@ from inventory.models import Event, Order
 from inventory.services import holds
 from inventory.services.holds import Hold, HoldError, IdempotencyKey
 from inventory.services.locking import Busy, prepared_cursor
+from ticketing import metrics
 
 KEY_CONSTRAINT = "order_idempotency_key_unique"
 MAX_KEY_LENGTH = 255
@@ -119,6 +120,7 @@ def _is_key_collision(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == KEY_CONSTRAINT
 
 
+@metrics.count_outcomes("holds")
 def hold(
     *,
     event: Event,

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from queueroom import keys, services
+from ticketing import sale_metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,4 +78,9 @@ class Command(BaseCommand):
 
 def _cycle(owner: str, now: float) -> list[dict[str, Any]]:
     close_old_connections()
-    return services.admission_cycle(owner=owner, now=now)
+    started = time.perf_counter()
+    docs = services.admission_cycle(owner=owner, now=now)
+    if docs:
+        # Admissions per lane and the cycle's duration (ticketing/metrics.py, docs/operations.md).
+        sale_metrics.record_ticks(docs, time.perf_counter() - started)
+    return docs
