@@ -22,6 +22,7 @@ from django.utils import timezone
 from inventory import selectors as inventory_selectors
 from inventory.models import InventoryItem, ItemStatus, Order, OrderStatus
 from inventory.services import holds
+from inventory.services.locking import Busy
 from payments import notifications
 from payments.errors import CheckoutNotStarted
 from payments.models import Payment, PaymentStatus, Ticket
@@ -399,18 +400,29 @@ def _int(value: str | None) -> int:
         return 0
 
 
+HONOUR_ATTEMPTS = 3
+
+
 def _honour(payment: Payment, intent: Intent) -> Order:
     """A succeeded intent: PAID order with tickets, or a refund with its reason."""
     now = timezone.now()
     try:
-        with transaction.atomic():
-            won = Payment.objects.filter(pk=payment.pk, status__in=UNSETTLED).update(
-                status=PaymentStatus.PAID, intent_id=intent.id, updated_at=now
-            )
-            if won:
-                order = holds.sell_order(order_id=payment.order_id, now=now)
-                _issue_tickets(order)
-                transaction.on_commit(lambda: notifications.queue_tickets(payment_id=payment.pk), robust=True)
+        for attempt in range(HONOUR_ATTEMPTS):
+            try:
+                with transaction.atomic():
+                    won = Payment.objects.filter(pk=payment.pk, status__in=UNSETTLED).update(
+                        status=PaymentStatus.PAID, intent_id=intent.id, updated_at=now
+                    )
+                    if won:
+                        order = holds.sell_order(order_id=payment.order_id, now=now)
+                        _issue_tickets(order)
+                        transaction.on_commit(lambda: notifications.queue_tickets(payment_id=payment.pk), robust=True)
+                break
+            except Busy:
+                # The seats' rows were locked for a moment (a release, the
+                # sweeper): nothing was written; the money is taken, so try again.
+                if attempt == HONOUR_ATTEMPTS - 1:
+                    raise
     except holds.InvalidTransition as exc:
         _refund(payment, intent, reason=f"seats gone: {exc.detail}")
     except IntegrityError:

@@ -84,9 +84,27 @@ def inventory_transaction() -> Iterator[CursorWrapper]:
             finally:
                 cursor.close()
     except DatabaseError as exc:
-        if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        state = _sqlstate(exc)
+        if state in PREPARED_OUT_OF_STEP:
+            _forget_prepared()
+            raise Busy() from exc
+        if state in RETRYABLE_SQLSTATES:
             raise Busy() from exc
         raise
+
+
+# "prepared statement already exists" / "does not exist": psycopg's cache of
+# what this session has prepared disagrees with the server. Seen rarely, with
+# pooled connections used by many threads (issue 14 notes); the cure is to
+# forget both sides (psycopg sends DEALLOCATE ALL before the next statement)
+# and let the caller try again.
+PREPARED_OUT_OF_STEP = frozenset({"42P05", "26000"})
+
+
+def _forget_prepared() -> None:
+    conn = connection.connection
+    if conn is not None:
+        conn._prepared.clear()  # noqa: SLF001 - psycopg's own reset, as after a ROLLBACK
 
 
 def begin(cursor: CursorWrapper, *, fan_key: str | None = None, then: str = "", params: Any = None) -> None:
