@@ -107,7 +107,12 @@ class Timeline:
                     "p95_ms": round(p95, 1),
                 }
             )
-        return {"bucket_seconds": BUCKET_SECONDS, "buckets": rows, "status": dict(self.status), "journeys": self.journeys}
+        return {
+            "bucket_seconds": BUCKET_SECONDS,
+            "buckets": rows,
+            "status": dict(self.status),
+            "journeys": self.journeys,
+        }
 
     def write(self) -> None:
         if TIMELINE:
@@ -174,20 +179,40 @@ class SimFan(onsale.OnSaleFan):
         except StopUser:
             pass  # this fan's journey ended; the next fan comes
 
+    def _join(self) -> dict[str, Any] | None:
+        """Join the queue, as the page does: asking again a few times when
+        the server answers an error (each error counts in the stats)."""
+        for _ in range(5):
+            try:
+                body = join_body(self.client, self.slug)
+            except (requests.RequestException, RuntimeError):
+                time.sleep(3)
+                continue
+            r = self.client.post(f"/api/v1/events/{self.slug}/queue/", json=body, name="/api/v1/events/[slug]/queue/")
+            if r.status_code in (200, 201):
+                place: dict[str, Any] = r.json()
+                return place
+            time.sleep(float(r.headers.get("Retry-After") or 3))
+        return None
+
     def _wait_for_turn(self) -> bool:
-        if random.random() >= LEAVE_SHARE:
-            return super()._wait_for_turn()
-        # A fan who gives up: joins, looks once, leaves the queue.
-        r = self.client.post(
-            f"/api/v1/events/{self.slug}/queue/",
-            json=join_body(self.client, self.slug),
-            name="/api/v1/events/[slug]/queue/",
-        )
-        if r.status_code in (200, 201):
-            token = r.json()["token"]
+        """onsale.py's wait, keeping the place when a status poll fails (the
+        503's own words: "a place you have is kept"); ~2% leave instead."""
+        body = self._join()
+        if body is None:
+            return False
+        token = body["token"]
+        if random.random() < LEAVE_SHARE:
             time.sleep(random.uniform(1, 10))
             self.client.delete(f"/api/v1/queue/{token}/", name="/api/v1/queue/[token]/")
-        return False
+            return False
+        deadline = time.monotonic() + onsale.MAX_WAIT_SECONDS
+        while body.get("status") not in ("ADMITTED", "CLOSED") and time.monotonic() < deadline:
+            time.sleep(max(1.0, float(body.get("poll_after_seconds") or 2)))
+            r = self.client.get(f"/api/v1/queue/{token}/", name="/api/v1/queue/[token]/")
+            if r.status_code == 200:
+                body = r.json()
+        return body.get("status") == "ADMITTED"
 
 
 # Only the many-fans loop: the inherited `buy` is called from it, not as a task.

@@ -203,7 +203,11 @@ def build_html(summary: dict[str, Any], samples: list[dict[str, Any]], timeline:
         show: [((s["t"] - opened) / 60, float(s["waiting"].get(show, 0))) for s in samples]
         for show in summary["capacity"]
     }
-    rate = {"admission rate, all shows (fans/min)": [((s["t"] - opened) / 60, float(sum(s["rate"].values()))) for s in samples]}
+    rate = {
+        "admission rate, all shows (fans/min)": [
+            ((s["t"] - opened) / 60, float(sum(s["rate"].values()))) for s in samples
+        ]
+    }
     buckets = timeline.get("buckets", [])
     p95 = {"p95 of every request (ms)": [((b["t"] - opened) / 60, float(b["p95_ms"])) for b in buckets]}
     errors = {
@@ -216,7 +220,9 @@ def build_html(summary: dict[str, Any], samples: list[dict[str, Any]], timeline:
     cpu_names = list(summary["cpu_percent_mean"])
     cpu = {name: [((s["t"] - opened) / 60, float(s["cpu"].get(name, 0))) for s in samples] for name in cpu_names}
     charts = [
-        svg_chart("Tickets sold per minute, per show", per_minute, x_label="minute of the sale", y_label="tickets", bars=True),
+        svg_chart(
+            "Tickets sold per minute, per show", per_minute, x_label="minute of the sale", y_label="tickets", bars=True
+        ),
         svg_chart("Fans waiting", waiting, x_label="minutes since the sale opened", y_label="fans"),
         svg_chart("Admission rate", rate, x_label="minutes since the sale opened", y_label="fans per minute"),
         svg_chart("p95 latency (5-s buckets)", p95, x_label="minutes since the sale opened", y_label="ms"),
@@ -278,10 +284,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     tps = summary["tickets_per_second"]
     print(f"sold {sum(summary['sold'].values()):,} of {sum(summary['capacity'].values()):,} tickets")
     for show, cap in summary["capacity"].items():
-        print(f"  {show:45} {summary['sold'][show]:>7,} / {cap:<7,} {_secs(summary['sold_out_seconds']['per_show'][show])}")
+        print(
+            f"  {show:45} {summary['sold'][show]:>7,} / {cap:<7,} {_secs(summary['sold_out_seconds']['per_show'][show])}"
+        )
     print(f"all sold out after: {_secs(summary['sold_out_seconds']['all'])}")
     print(f"tickets/s overall {tps['overall']}, peak (30 s) {tps['peak_30s']}")
-    print(f"HTTP: {summary['http']['requests']:,} requests, {summary['http']['failures']:,} failures; by status {summary['http']['by_status']}")
+    print(
+        f"HTTP: {summary['http']['requests']:,} requests, {summary['http']['failures']:,} failures; by status {summary['http']['by_status']}"
+    )
     print(f"time in queue p50/p95: {_pair(summary['time_in_queue_seconds'])}")
     print(f"time to ticket p50/p95: {_pair(summary['time_to_ticket_seconds'])}")
     print(f"mean CPU % per process: {summary['cpu_percent_mean']}")

@@ -25,7 +25,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import math
 import os
 import signal
 import socket
@@ -48,10 +47,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=float, default=0.1, help="share of every section on sale (1 = the real tour)")
     p.add_argument("--max-minutes", type=float, default=20, help="stop then, sold out or not")
-    p.add_argument("--target-minutes", type=float, default=5, help="size the admission rate to sell out in about this")
-    p.add_argument("--rate", type=int, default=0, help="admission rate per show, fans per minute (0: from --target-minutes)")
-    p.add_argument("--max-in-store", type=int, default=0, help="fans in the store at once per show (0: 2 minutes of admissions)")
-    p.add_argument("--users", type=int, default=0, help="Locust users (each plays many fans in a row; 0: sized from the rate)")
+    p.add_argument(
+        "--rate", type=int, default=40, help="admission rate per show, fans per minute (what the promoter sets)"
+    )
+    p.add_argument(
+        "--max-in-store", type=int, default=0, help="fans in the store at once per show (0: 2 minutes of admissions)"
+    )
+    p.add_argument(
+        "--users", type=int, default=0, help="Locust users (each plays many fans in a row; 0: sized from the rate)"
+    )
     p.add_argument("--spawn-rate", type=float, default=50)
     p.add_argument("--difficulty", type=int, default=2000, help="the proof of work's max number")
     p.add_argument("--psp-per-minute", type=int, default=3000, help="the PSP bucket (what the simulated PSP allows)")
@@ -123,9 +127,7 @@ def build_tour(scale: float) -> dict[str, int]:
                      ) t WHERE rn > GREATEST(1, ceil(n * %s)))""",
                 [scale],
             )
-    return {
-        e.slug: InventoryItem.objects.filter(event=e).count() for e in Event.objects.order_by("starts_at")
-    }
+    return {e.slug: InventoryItem.objects.filter(event=e).count() for e in Event.objects.order_by("starts_at")}
 
 
 def fan_weights(slugs: list[str]) -> dict[str, float]:
@@ -163,9 +165,11 @@ class Processes:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         logs.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs[name] = proc
         return proc
 
@@ -270,6 +274,7 @@ def drop_redis_keys(prefix: str) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows through a pipe
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out / f"onsale-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
@@ -296,12 +301,13 @@ def main(argv: list[str]) -> int:
     total = sum(capacity.values())
     print(f"built {len(capacity)} shows, {total:,} tickets, in {time.monotonic() - t0:.0f} s")
 
-    per_show = max(capacity.values())
-    # ~2.5 tickets a fan; the first dates take most fans, so size for twice the average.
-    rate = args.rate or max(30, math.ceil(per_show / 2.5 / args.target_minutes * 2))
+    rate = args.rate
     max_in_store = args.max_in_store or max(50, rate * 2)
     fans_per_second = rate * len(capacity) / 60
-    users = args.users or max(40, min(1500, int(fans_per_second * 30)))
+    # Enough fans at once that every show's queue stays fed: most fans want
+    # the first dates and wait in those queues (at the promoter's rate), so
+    # far more than the store's ~20 s per fan times the admissions per second.
+    users = args.users or max(40, min(1500, int(fans_per_second * 100)))
 
     stripe_port, web_port = free_port(), free_port()
     stripe = f"http://127.0.0.1:{stripe_port}"
@@ -330,11 +336,23 @@ def main(argv: list[str]) -> int:
         procs.start("admitter", [python, "manage.py", "run_admitter"])
         procs.start(
             "beat",
-            [str(VENV_BIN / "celery"), "-A", "ticketing", "beat", "-l", "WARNING", "-s", str(out / "celerybeat-schedule")],
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "ticketing",
+                "beat",
+                "-l",
+                "WARNING",
+                "-s",
+                str(out / "celerybeat-schedule"),
+            ],
         )
         wait_port(web_port)
         register_webhook(
-            stripe, url=f"{base}/payments/stripe/webhook/", secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"), name=f"sim-{web_port}"
+            stripe,
+            url=f"{base}/payments/stripe/webhook/",
+            secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe"),
+            name=f"sim-{web_port}",
         )
         cpu = CpuMeter(procs.procs)
         opened = open_sale(rate=rate, max_in_store=max_in_store, difficulty=args.difficulty, opens_in=args.opens_in)
@@ -370,6 +388,7 @@ def main(argv: list[str]) -> int:
             [python, "-m", "locust", "-f", "locustfiles/simulation.py", "--headless", "--only-summary"]
             + ["-u", str(users), "-r", str(args.spawn_rate), "-t", f"{int(args.max_minutes * 60)}s", "--host", base]
             + ["--csv", str(out / "locust"), "--html", str(out / "locust.html"), "--stop-timeout", "10"],
+            env=locust_env,
         )
         cpu = CpuMeter(procs.procs)
         cpu.sample()
