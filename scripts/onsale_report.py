@@ -81,6 +81,8 @@ def build_summary(
             cpu_mean[name] = cpu_mean.get(name, 0.0) + value / len(samples)
     cpu_mean = {k: round(v, 1) for k, v in sorted(cpu_mean.items(), key=lambda kv: -kv[1])}
     limiting = next(iter(cpu_mean), None)
+    # One core is all a single-threaded process (Daphne, the admitter) can use.
+    saturated = limiting is not None and cpu_mean[limiting] >= 80
     endpoints = {}
     for row in locust_stats:
         if row.get("Type") == "JOURNEY" or row.get("Name") == "Aggregated":
@@ -114,6 +116,7 @@ def build_summary(
         "time_to_ticket_seconds": percentiles(journeys.get("time to ticket", [])),
         "cpu_percent_mean": cpu_mean,
         "limiting_resource": limiting,
+        "limiting_resource_saturated": saturated,
         "checks": checks,
     }
 
@@ -159,7 +162,8 @@ def svg_chart(
         value = y_max * i / 4
         y = sy(value)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{value:,.0f}</text>')
+        shown = f"{value:,.0f}" if y_max >= 10 else f"{value:.2g}"
+        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{shown}</text>')
     for i in range(5):
         value = x_min + span * i / 4
         parts.append(
@@ -189,7 +193,9 @@ def svg_chart(
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{path}"/>')
         ly = top + 14 * n + 5
         parts.append(f'<rect x="{width - right + 10}" y="{ly}" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{width - right + 24}" y="{ly + 9}" font-size="11">{esc(name[-28:])}</text>')
+        parts.append(
+            f'<text x="{width - right + 24}" y="{ly + 9}" font-size="11">{esc(name.removeprefix("rosalia-lux-")[:28])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -204,9 +210,8 @@ def build_html(summary: dict[str, Any], samples: list[dict[str, Any]], timeline:
         for show in summary["capacity"]
     }
     rate = {
-        "admission rate, all shows (fans/min)": [
-            ((s["t"] - opened) / 60, float(sum(s["rate"].values()))) for s in samples
-        ]
+        "admitted (fans/min)": [((s["t"] - opened) / 60, float(sum(s.get("admitting", {}).values()))) for s in samples],
+        "set by the promoter, all shows": [((s["t"] - opened) / 60, float(sum(s["rate"].values()))) for s in samples],
     }
     buckets = timeline.get("buckets", [])
     p95 = {"p95 of every request (ms)": [((b["t"] - opened) / 60, float(b["p95_ms"])) for b in buckets]}
@@ -238,7 +243,12 @@ def build_html(summary: dict[str, Any], samples: list[dict[str, Any]], timeline:
         ("HTTP by status", ", ".join(f"{k}: {v:,}" for k, v in sorted(summary["http"]["by_status"].items()))),
         ("Time in queue p50 / p95", _pair(summary["time_in_queue_seconds"])),
         ("Time to ticket p50 / p95", _pair(summary["time_to_ticket_seconds"])),
-        ("Limiting resource (highest mean CPU)", str(summary["limiting_resource"])),
+        (
+            "Limiting resource (highest mean CPU)",
+            f"{summary['limiting_resource']} ({summary['cpu_percent_mean'].get(summary['limiting_resource'], 0)}% of a core"
+            + ("" if summary.get("limiting_resource_saturated") else "; not saturated: the fans or the rate limited")
+            + ")",
+        ),
         ("check_inventory", "OK" if summary["checks"].get("check_inventory", {}).get("ok") else "FAILED"),
         ("check_payments", "OK" if summary["checks"].get("check_payments", {}).get("ok") else "FAILED"),
     ]
@@ -295,6 +305,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"time in queue p50/p95: {_pair(summary['time_in_queue_seconds'])}")
     print(f"time to ticket p50/p95: {_pair(summary['time_to_ticket_seconds'])}")
     print(f"mean CPU % per process: {summary['cpu_percent_mean']}")
-    print(f"limiting resource: {summary['limiting_resource']}")
+    note = "" if summary.get("limiting_resource_saturated") else " (not saturated: the fans or the rate limited)"
+    print(f"limiting resource: {summary['limiting_resource']}{note}")
     for name, result in summary["checks"].items():
         print(f"{name}: {'OK' if result.get('ok') else 'FAILED'} {result.get('output', '').strip()[:300]}")

@@ -51,7 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--rate", type=int, default=40, help="admission rate per show, fans per minute (what the promoter sets)"
     )
     p.add_argument(
-        "--max-in-store", type=int, default=0, help="fans in the store at once per show (0: 2 minutes of admissions)"
+        "--max-in-store", type=int, default=0, help="fans in the store at once per show (default: the event's own, 5,000)"
     )
     p.add_argument(
         "--users", type=int, default=0, help="Locust users (each plays many fans in a row; 0: sized from the rate)"
@@ -244,13 +244,22 @@ def sample(slugs: dict[str, int], cpu: CpuMeter) -> dict[str, Any]:
         InventoryItem.objects.filter(status=ItemStatus.SOLD).values("event_id").order_by().annotate(n=Count("id"))
     ):
         sold[ids[row["event_id"]]] = row["n"]
-    waiting, rate, in_store = {}, {}, {}
+    waiting, rate, in_store, admitting = {}, {}, {}, {}
     for pk, slug in ids.items():
         doc = services.state_document(pk) or {}
         waiting[slug] = int(doc.get("waiting") or 0)
         in_store[slug] = int(doc.get("in_store") or 0)
         rate[slug] = int(doc.get("rate_per_minute") or 0)
-    return {"t": time.time(), "sold": sold, "waiting": waiting, "in_store": in_store, "rate": rate, "cpu": cpu.sample()}
+        admitting[slug] = round(60 * sum(lane.get("per_second", 0) for lane in doc.get("lanes", {}).values()), 1)
+    return {
+        "t": time.time(),
+        "sold": sold,
+        "waiting": waiting,
+        "in_store": in_store,
+        "rate": rate,
+        "admitting": admitting,
+        "cpu": cpu.sample(),
+    }
 
 
 def run_check(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -302,7 +311,12 @@ def main(argv: list[str]) -> int:
     print(f"built {len(capacity)} shows, {total:,} tickets, in {time.monotonic() - t0:.0f} s")
 
     rate = args.rate
-    max_in_store = args.max_in_store or max(50, rate * 2)
+    # A fan's store lease lasts until QUEUE_LEASE_IDLE_SECONDS (10 min) of
+    # idleness, bought or not: a ceiling under rate x 10 min throttles the
+    # admissions (found by the first runs), so the model's default stays.
+    from inventory.models import Event
+
+    max_in_store = args.max_in_store or Event._meta.get_field("max_in_store").get_default()
     fans_per_second = rate * len(capacity) / 60
     # Enough fans at once that every show's queue stays fed: most fans want
     # the first dates and wait in those queues (at the promoter's rate), so
