@@ -51,7 +51,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--rate", type=int, default=40, help="admission rate per show, fans per minute (what the promoter sets)"
     )
     p.add_argument(
-        "--max-in-store", type=int, default=0, help="fans in the store at once per show (default: the event's own, 5,000)"
+        "--max-in-store",
+        type=int,
+        default=0,
+        help="fans in the store at once per show (default: the event's own, 5,000)",
     )
     p.add_argument(
         "--users", type=int, default=0, help="Locust users (each plays many fans in a row; 0: sized from the rate)"
