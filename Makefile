@@ -3,7 +3,7 @@
 PYTHON ?= python3
 STACK = $(PYTHON) scripts/devstack.py
 
-.PHONY: run test lint format worker beat shell loadtest bench stop demo
+.PHONY: run test lint format worker beat shell loadtest bench stop demo simulate-onsale
 
 run:        ## migrate, load the demo, run Daphne + Celery worker + beat
 	$(STACK) run
@@ -35,6 +35,9 @@ demo:
 loadtest:   ## headless Locust against a running `make run` (see docs/loadtest.md)
 	mkdir -p .var
 	$(STACK) exec locust -f locustfiles/$${SCENARIO:-fan_journey}.py --headless -u $${USERS:-200} -r $${SPAWN:-50} -t $${DURATION:-60s} --host $${TARGET:-http://127.0.0.1:8000} --csv .var/locust --html .var/locust.html
+
+simulate-onsale: ## the LUX Tour on-sale replayed end to end, report under reports/ (docs/simulation.md)
+	$(STACK) exec python scripts/simulate_onsale.py $(SIM_ARGS)
 
 bench:
 	$(STACK) exec sh -c 'for f in bench/[!_]*.py; do echo "== $$f"; python $$f || exit 1; done'
