@@ -81,11 +81,22 @@ class OnSaleFan(HttpUser):
                 r.failure(f"join: {r.status_code} {r.text[:200]}")
                 return False
             body = r.json()
+        self.place_token = body.get("token")
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         while body.get("status") not in ("ADMITTED", "CLOSED") and time.monotonic() < deadline:
             time.sleep(max(1.0, float(body.get("poll_after_seconds") or 2)))
             body = self.client.get(f"/api/v1/queue/{body['token']}/", name="/api/v1/queue/[token]/").json()
         return body.get("status") == "ADMITTED"
+
+    def _go_home(self) -> None:
+        """A fan who leaves without buying says so (the page's "leave"): the
+        store slot goes to the next fan now, not after the idle timeout.
+        (Paying ends the store session by itself.)"""
+        token = getattr(self, "place_token", None)
+        if token:
+            with self.client.delete(f"/api/v1/queue/{token}/", name="/api/v1/queue/[token]/", catch_response=True) as r:
+                if r.status_code in (200, 404):
+                    r.success()
 
     def _journey(self, name: str, seconds: float) -> None:
         """A journey figure as a pseudo-request (Locust's percentiles and CSV)."""
@@ -123,6 +134,7 @@ class OnSaleFan(HttpUser):
                 # scenario faster than a real fan): a clean refusal is correct.
                 r.success()
                 if self.buys:
+                    self._go_home()
                     raise StopUser()  # a fan who found it sold out goes home
                 return
             if r.status_code != 201:
@@ -135,6 +147,7 @@ class OnSaleFan(HttpUser):
             return
         if random.random() < ABANDON_SHARE:
             self.client.delete(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/")
+            self._go_home()
             raise StopUser()
         first_card = DECLINED if random.random() < DECLINE_SHARE else VISA
         if self._pay(order_id, first_card) or (first_card == DECLINED and self._pay(order_id, VISA)):

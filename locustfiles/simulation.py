@@ -202,6 +202,7 @@ class SimFan(onsale.OnSaleFan):
         if body is None:
             return False
         token = body["token"]
+        self.place_token = token  # a fan who goes home without buying leaves (onsale._go_home)
         if random.random() < LEAVE_SHARE:
             time.sleep(random.uniform(1, 10))
             self.client.delete(f"/api/v1/queue/{token}/", name="/api/v1/queue/[token]/")
