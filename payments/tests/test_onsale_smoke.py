@@ -14,33 +14,18 @@ import time
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
 from inventory.models import Event, Order, OrderStatus
 from inventory.services import demo
 from payments.models import Payment, PaymentStatus, Ticket
-from queueroom import keys, services
-from queueroom import redis_scripts as rs
+from queueroom import services
 from queueroom.models import QueueConfig
-from ticketing.tests.live import daphne
+from ticketing.tests.live import admitter, daphne, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECONDS = int(os.environ.get("ONSALE_SMOKE_SECONDS", "15"))
-
-
-def _env() -> dict[str, str]:
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
-    return {
-        **env,
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def test_fans_buy_and_every_seat_and_payment_adds_up(localstripe_url: str, fresh_psp: None, settings) -> None:
@@ -58,24 +43,14 @@ def test_fans_buy_and_every_seat_and_payment_adds_up(localstripe_url: str, fresh
         "PSP_BUCKET_PER_MINUTE": "60000",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
-    admitter = subprocess.Popen(
-        [sys.executable, "manage.py", "run_admitter", "--ticks", str(SECONDS + 20)],
-        cwd=settings.BASE_DIR,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not rs.client().exists(keys.leader()):
-            assert time.monotonic() < deadline, "the admitter did not start"
-            time.sleep(0.1)
+    with admitter(ticks=SECONDS + 20):
         with daphne(server_env) as base:
             run = subprocess.run(
                 [sys.executable, "-m", "locust", "-f", "locustfiles/onsale.py", "--headless", "--only-summary"]
                 + ["-u", "12", "-r", "6", "-t", f"{SECONDS}s", "--host", base, "--stop-timeout", "5"],
                 cwd=settings.BASE_DIR,
                 env={
-                    **_env(),
+                    **process_env(),
                     "LOCUST_EVENT": event.slug,
                     "LOCUST_DECLINE_SHARE": "0.3",
                     "LOCUST_ABANDON_SHARE": "0.2",
@@ -86,9 +61,6 @@ def test_fans_buy_and_every_seat_and_payment_adds_up(localstripe_url: str, fresh
                 timeout=SECONDS + 90,
                 check=False,
             )
-    finally:
-        admitter.terminate()
-        admitter.wait(10)
     print(run.stderr[-2500:])
     assert run.returncode == 0, run.stderr[-3000:]
     paid = Order.objects.filter(event=event, status=OrderStatus.PAID)

@@ -15,41 +15,17 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from inventory.models import Event
 from inventory.services import demo
 from queueroom import bots, keys, services
 from queueroom import redis_scripts as rs
 from queueroom.models import QueueConfig
-from ticketing.tests.live import daphne
+from ticketing.tests.live import admitter, daphne, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECONDS = int(os.environ.get("BOTS_SMOKE_SECONDS", "15"))
-
-
-def _env() -> dict[str, str]:
-    """The admitter's and Locust's environment: this run's database and key
-    prefix, which already name the xdist worker (as ticketing.tests.live does)."""
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
-    return {
-        **env,
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _wait_for_the_admitter() -> None:
-    """Until the admitter process holds its leader lock (it ticks from then
-    on): on a busy machine Django's start alone can take seconds."""
-    deadline = time.monotonic() + 60
-    while not rs.client().exists(keys.leader()):
-        assert time.monotonic() < deadline, "the admitter did not start"
-        time.sleep(0.1)
 
 
 def test_bots_get_little_and_real_fans_are_let_in(tmp_path: Path) -> None:
@@ -68,21 +44,14 @@ def test_bots_get_little_and_real_fans_are_let_in(tmp_path: Path) -> None:
         "BOT_ABUSE_LIMIT": "5/60",
     }
     report = tmp_path / "bots.json"
-    admitter = subprocess.Popen(
-        [sys.executable, "manage.py", "run_admitter", "--ticks", str(SECONDS + 15)],
-        cwd=settings.BASE_DIR,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_the_admitter()
+    with admitter(ticks=SECONDS + 15):
         with daphne(limits) as base:
             run = subprocess.run(
                 [sys.executable, "-m", "locust", "-f", "locustfiles/bots.py", "--headless", "--only-summary"]
                 + ["-u", "16", "-r", "16", "-t", f"{SECONDS}s", "--host", base, "--stop-timeout", "2"],
                 cwd=settings.BASE_DIR,
                 env={
-                    **_env(),
+                    **process_env(),
                     "LOCUST_EVENT": event.slug,
                     "LOCUST_BOTS_REPORT": str(report),
                     "LOCUST_MAX_P95_MS": "5000",
@@ -97,9 +66,6 @@ def test_bots_get_little_and_real_fans_are_let_in(tmp_path: Path) -> None:
                 timeout=SECONDS + 60,
                 check=False,
             )
-    finally:
-        admitter.terminate()
-        admitter.wait(10)
     tally = json.loads(report.read_text())
     print("\n" + json.dumps(tally, indent=1))
     verdicts = [line for line in run.stderr.splitlines() if "FAIL" in line or "PASS" in line]

@@ -37,20 +37,54 @@ def get(url: str, *, timeout: float = 10.0, headers: dict[str, str] | None = Non
         return int(exc.code), bytes(exc.read())
 
 
-@contextmanager
-def daphne(env_extra: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve ticketing.asgi on a free port; yields the base URL."""
-    port = free_port()
+def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process the test starts (server, admitter,
+    Locust): this run's database and Redis key prefix, which already name the
+    xdist worker."""
     db = connection.settings_dict
-    env = {
-        **os.environ,
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+    return {
+        **env,
         "DJANGO_SETTINGS_MODULE": "ticketing.settings",
         "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         "SECRET_KEY": settings.SECRET_KEY,
-        **(env_extra or {}),
+        "LOG_LEVEL": "WARNING",
+        **(extra or {}),
     }
-    env.pop("PYTEST_XDIST_WORKER", None)  # the key prefix above already names the worker
+
+
+@contextmanager
+def admitter(*, ticks: int) -> Iterator[None]:
+    """The real admitter (`manage.py run_admitter`) for ``ticks`` seconds,
+    waited for until it holds its leader lock (it ticks from then on; on a
+    busy machine Django's start alone can take seconds)."""
+    from queueroom import keys
+    from queueroom import redis_scripts as rs
+
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_admitter", "--ticks", str(ticks)],
+        cwd=settings.BASE_DIR,
+        env=process_env(),
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not rs.client().exists(keys.leader()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the admitter did not start")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextmanager
+def daphne(env_extra: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve ticketing.asgi on a free port; yields the base URL."""
+    port = free_port()
+    env = process_env(env_extra)
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ticketing.asgi:application"],
         cwd=Path(settings.BASE_DIR),
