@@ -18,7 +18,6 @@ import logging
 from functools import cache
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.signals import setting_changed
 
@@ -88,32 +87,6 @@ def verdict(decisions: list[limiters.Decision]) -> QueueError | None:
         code="rate_limited",
         retry_after=wait,
     )
-
-
-def check_join(address: str, *, new_fan: bool, now: float) -> None:
-    """Take this join's tokens; raise QueueError ``rate_limited`` when any bucket is empty."""
-    calls = join_calls(address, new_fan=new_fan)
-    try:
-        decisions = limiters.take_many(calls, now=now)
-    except redis.RedisError as exc:
-        log.warning("join limits skipped: redis %s", type(exc).__name__)
-        return
-    refusal = verdict(decisions)
-    if refusal is not None:
-        raise refusal
-
-
-async def acheck_join(address: str, *, new_fan: bool, now: float) -> QueueError | None:
-    """check_join for the event loop: the refusal, or None."""
-    calls = join_calls(address, new_fan=new_fan)
-    if not calls:
-        return None
-    try:
-        decisions = await limiters.atake_many(calls, now=now)
-    except redis.RedisError as exc:
-        log.warning("join limits skipped: redis %s", type(exc).__name__)
-        return None
-    return verdict(decisions)
 
 
 # --- Polling faster than told ----------------------------------------------------

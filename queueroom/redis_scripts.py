@@ -21,6 +21,8 @@ import redis.asyncio as aredis
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from ticketing.redisconn import CLIENT_SETTINGS, client_options
+
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 NAMES = ("join", "status", "claim", "heartbeat", "leave", "end_session", "tick", "leader", "release")
 
@@ -33,22 +35,9 @@ def _load(name: str) -> str:
 _SCRIPTS = {name: _load(name) for name in NAMES}
 
 
-def _options() -> dict[str, Any]:
-    # Bounded waits: a Redis that stops answering costs a request about
-    # REDIS_SOCKET_TIMEOUT, then a 503 (services/errors.py).
-    # from_url clients do not retry, so that is the whole wait.
-    return {
-        "decode_responses": True,
-        "max_connections": 64,
-        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
-        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
-        "socket_keepalive": True,
-    }
-
-
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, **_options())
+    return redis.Redis.from_url(settings.REDIS_URL, **client_options())
 
 
 @cache
@@ -74,7 +63,7 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
     loop = asyncio.get_running_loop()
     found = _async.get(loop)
     if found is None:
-        c = aredis.Redis.from_url(settings.REDIS_URL, **_options())
+        c = aredis.Redis.from_url(settings.REDIS_URL, **client_options())
         found = (c, {name: c.register_script(src) for name, src in _SCRIPTS.items()})
         _async[loop] = found
     return found
@@ -83,7 +72,7 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
 def reset_clients(**kwargs: Any) -> None:
     """Forget the clients, so the next call connects with the current
     settings (tests point the queue at a private Redis this way)."""
-    if kwargs.get("setting") not in (None, *_CLIENT_SETTINGS):
+    if kwargs.get("setting") not in (None, *CLIENT_SETTINGS):
         return
     if client.cache_info().currsize:
         client().close()
@@ -92,5 +81,4 @@ def reset_clients(**kwargs: Any) -> None:
     _async.clear()
 
 
-_CLIENT_SETTINGS = ("REDIS_URL", "REDIS_CONNECT_TIMEOUT", "REDIS_SOCKET_TIMEOUT")
 setting_changed.connect(reset_clients, dispatch_uid="queueroom.redis_scripts.reset_clients")

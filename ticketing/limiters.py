@@ -27,25 +27,16 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from ticketing.redisconn import CLIENT_SETTINGS, client_options
+
 LUA = Path(__file__).resolve().parent / "lua"
 # Read at import: a process without its scripts does not start.
 _SOURCES = {name: (LUA / f"{name}.lua").read_text(encoding="utf-8") for name in ("token_bucket", "sliding_log")}
 
 
-def _options() -> dict[str, Any]:
-    # The same bounded waits as every Redis client of the project.
-    return {
-        "decode_responses": True,
-        "max_connections": 64,
-        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
-        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
-        "socket_keepalive": True,
-    }
-
-
 @cache
 def _sync() -> tuple[redis.Redis, dict[str, Any]]:
-    c = redis.Redis.from_url(settings.REDIS_URL, **_options())
+    c = redis.Redis.from_url(settings.REDIS_URL, **client_options())
     return c, {name: c.register_script(src) for name, src in _SOURCES.items()}
 
 
@@ -58,14 +49,14 @@ def _for_loop() -> tuple[aredis.Redis, dict[str, Any]]:
     loop = asyncio.get_running_loop()
     found = _async.get(loop)
     if found is None:
-        c = aredis.Redis.from_url(settings.REDIS_URL, **_options())
+        c = aredis.Redis.from_url(settings.REDIS_URL, **client_options())
         found = (c, {name: c.register_script(src) for name, src in _SOURCES.items()})
         _async[loop] = found
     return found
 
 
 def _reset(**kwargs: Any) -> None:
-    if kwargs.get("setting") in (None, "REDIS_URL", "REDIS_CONNECT_TIMEOUT", "REDIS_SOCKET_TIMEOUT"):
+    if kwargs.get("setting") in (None, *CLIENT_SETTINGS):
         _sync.cache_clear()
         _async.clear()
 
@@ -118,13 +109,10 @@ class TokenBucket:
         allowed, wait, left = reply
         return Decision(allowed=int(allowed) == 1, retry_after=float(wait or 0), remaining=float(left))
 
-    def take(self, bucket_key: str, *, now: float, cost: int = 1, pipe: Any = None) -> Decision | None:
-        """Take ``cost`` tokens (sync). With ``pipe``, queue the call on the
-        pipeline and return None: read the replies with ``decide``."""
+    def take(self, bucket_key: str, *, now: float, cost: int = 1) -> Decision:
+        """Take ``cost`` tokens, one round trip of its own. (The queue's join
+        takes its buckets in one pipeline with its other checks: queueroom.bots.)"""
         _, scripts = _sync()
-        if pipe is not None:
-            scripts["token_bucket"](keys=[bucket_key], args=self.args(now, cost), client=pipe)
-            return None
         return self.decide(scripts["token_bucket"](keys=[bucket_key], args=self.args(now, cost)))
 
 
@@ -172,31 +160,3 @@ def sync_client() -> tuple[redis.Redis, dict[str, Any]]:
 def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
     """sync_client for the running event loop (its scripts are awaited)."""
     return _for_loop()
-
-
-def sync_pipeline() -> Any:
-    """A non-transactional pipeline on the limiters' client (one round trip
-    for several limits; each script is atomic on its own key)."""
-    c, _ = _sync()
-    return c.pipeline(transaction=False)
-
-
-async def atake_many(calls: list[tuple[TokenBucket, str]], *, now: float) -> list[Decision]:
-    """Take one token from each (bucket, key) in one round trip (asyncio)."""
-    c, scripts = _for_loop()
-    pipe = c.pipeline(transaction=False)
-    for bucket, bucket_key in calls:
-        await scripts["token_bucket"](keys=[bucket_key], args=bucket.args(now), client=pipe)
-    replies = await pipe.execute()
-    return [bucket.decide(reply) for (bucket, _), reply in zip(calls, replies, strict=True)]
-
-
-def take_many(calls: list[tuple[TokenBucket, str]], *, now: float) -> list[Decision]:
-    """Take one token from each (bucket, key) in one round trip."""
-    if not calls:
-        return []
-    pipe = sync_pipeline()
-    for bucket, bucket_key in calls:
-        bucket.take(bucket_key, now=now, pipe=pipe)
-    replies = pipe.execute()
-    return [bucket.decide(reply) for (bucket, _), reply in zip(calls, replies, strict=True)]

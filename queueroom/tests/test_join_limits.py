@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from queueroom import keys, limits, services
+from queueroom import bots, keys, limits, services
 from queueroom import redis_scripts as rs
 from ticketing import clientip
 
@@ -94,13 +94,13 @@ def test_parallel_joins_from_one_address_never_get_more_places_than_the_burst(li
     settings.NEW_FAN_LIMIT_PER_ADDRESS = "7/0.001"
     settings.JOIN_LIMIT_PER_ADDRESS = "100/1"
     address = f"{limited}.30"
-    services.cached_setup(small_event.pk)
+    setup = services.cached_setup(small_event.pk)
     before = _waiting(small_event)
 
     def join(i: int) -> bool:
         now = time.time()
         try:
-            limits.check_join(address, new_fan=True, now=now)
+            bots.check_join(setup, address, new_fan=True, now=now, payload=None)
         except services.QueueError:
             return False
         services.join(event=small_event, fan_id=f"bot-{uuid.uuid4().hex}", now=now)
@@ -139,7 +139,7 @@ def test_the_raw_asgi_fast_path_is_limited_too(limited, small_event) -> None:
     assert any(name.lower() == b"retry-after" for name, _ in answers[2]["headers"])
 
 
-def test_a_redis_outage_does_not_make_the_limiter_stop_the_sale(limited, monkeypatch) -> None:
+def test_a_redis_outage_does_not_make_the_limiter_stop_the_sale(limited, small_event, monkeypatch) -> None:
     import redis
 
     from ticketing import limiters
@@ -147,13 +147,16 @@ def test_a_redis_outage_does_not_make_the_limiter_stop_the_sale(limited, monkeyp
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     scripts = {name: dead.register_script(src) for name, src in limiters._SOURCES.items()}
     monkeypatch.setattr(limiters, "_sync", lambda: (dead, scripts))
-    limits.check_join(clientip.UNKNOWN, new_fan=True, now=time.time())  # no exception: allowed
+    setup = services.cached_setup(small_event.pk)
+    # The join needs the same Redis: 503 + Retry-After at once, never a rate-limit refusal.
+    with pytest.raises(services.QueueError) as refused:
+        bots.check_join(setup, clientip.UNKNOWN, new_fan=True, now=time.time(), payload=None)
+    assert refused.value.code == services.UNAVAILABLE and refused.value.retry_after
 
 
 def test_polling_sooner_than_told_gets_the_kept_answer_without_redis(small_event, fan) -> None:
     """A fan told to ask again in N seconds who asks sooner gets the same
     answer from memory; leaving forgets it."""
-    from queueroom import limits
 
     token = fan.post(f"/api/v1/events/{small_event.slug}/queue/", content_type="application/json").json()["token"]
     first = fan.get(f"/api/v1/queue/{token}/")
