@@ -448,13 +448,16 @@ class Supervisor:
         # -I -S: the standard library only, nothing from the environment.
         return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), *args]
 
-    def start(self, name: str, cmd: list[str]) -> None:
+    def start(
+        self, name: str, cmd: list[str], *, env: dict[str, str] | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> None:
         # Call from the main thread: the kernel's parent-death signal follows
         # the thread that started the child, not the process.
         proc = subprocess.Popen(
             [*self.helper("_child", str(os.getpid())), *cmd],
             cwd=ROOT,
-            env=self.env,
+            env=env or self.env,
+            pass_fds=pass_fds,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -543,22 +546,22 @@ class Supervisor:
                 return pgids  # a second Ctrl-C: no more grace
 
 
-def web_command(env: dict[str, str], host: str, port: str) -> list[str]:
+def web_command(env: dict[str, str], host: str, port: str, *, fd: int | None = None) -> list[str]:
     """The web server as `make run` starts it (tests start it the same way).
     Daphne through ticketing/server.py, which adds the head and body
     deadlines, the keep-alive timeout and the size limits (HTTP_* settings);
-    uvicorn with the options it has for them."""
+    uvicorn with the options it has for them. With `fd`, the server accepts
+    on that inherited listening socket instead of binding host:port (several
+    web processes behind one port, see web_processes)."""
     # The server drops a WebSocket message over this before buffering it
     # whole (defaults: Daphne 1 MiB, uvicorn 16 MiB); the consumer checks it too.
     ws_max = env.get("QUEUE_WS_MAX_MESSAGE_BYTES") or "1024"
+    where = ["--fd", str(fd)] if fd is not None else None
     if env.get("ASGI_SERVER", "daphne") == "uvicorn":
         return [
             str(VENV / "bin" / "uvicorn"),
             "ticketing.asgi:application",
-            "--host",
-            host,
-            "--port",
-            port,
+            *(where or ["--host", host, "--port", port]),
             "--no-server-header",
             "--timeout-keep-alive",
             env.get("HTTP_KEEPALIVE_TIMEOUT") or "75",
@@ -569,16 +572,65 @@ def web_command(env: dict[str, str], host: str, port: str) -> list[str]:
         str(VENV_PY),
         "-m",
         "ticketing.server",
-        "-b",
-        host,
-        "-p",
-        port,
+        *(where or ["-b", host, "-p", port]),
         "--websocket-max-message-size",
         ws_max,
         "--websocket-max-frame-size",
         ws_max,
         "ticketing.asgi:application",
     ]
+
+
+def web_processes(env: dict[str, str]) -> int:
+    """WEB_PROCESSES: how many web server processes serve the one port (1)."""
+    raw = env.get("WEB_PROCESSES") or "1"
+    try:
+        count = int(raw)
+    except ValueError:
+        raise SystemExit(f"WEB_PROCESSES must be a whole number, not {raw!r}") from None
+    if not 1 <= count <= 64:
+        raise SystemExit(f"WEB_PROCESSES must be between 1 and 64, not {count}")
+    return count
+
+
+def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """One listening TCP socket that several web processes inherit and accept
+    on: the kernel hands each new connection to one of the processes waiting
+    in accept, so a busy process takes fewer. Bound here, in the supervisor,
+    so the port is taken (or refused) once, before any server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def web_env(env: dict[str, str], processes: int) -> dict[str, str]:
+    """Each web process has its own database pool: with several, each gets a
+    share of what one would have (DB_POOL_MAX, 20), at least 5, so that N
+    processes do not open N times the connections PostgreSQL allows (100 by
+    default, shared with Celery and the admitter). An explicit DB_POOL_MAX
+    is kept as it is, per process."""
+    if processes == 1 or env.get("DB_POOL_MAX"):
+        return env
+    return {**env, "DB_POOL_MAX": str(max(5, 40 // processes))}
+
+
+def start_web(sup: Supervisor, env: dict[str, str], host: str, port: str) -> None:
+    """`make run`'s web tier: one server process on host:port, or with
+    WEB_PROCESSES=N, N processes accepting on one socket bound here."""
+    processes = web_processes(env)
+    if processes == 1:
+        sup.start("web", web_command(env, host, port))
+        return
+    backlog = int(env.get("HTTP_LISTEN_BACKLOG") or "1024")
+    sock = listening_socket(host, int(port), backlog)
+    penv = web_env(env, processes)
+    for number in range(1, processes + 1):
+        sup.start(f"web{number}", web_command(penv, host, port, fd=sock.fileno()), env=penv, pass_fds=(sock.fileno(),))
+    say(f"{processes} web processes on {host}:{port} (DB_POOL_MAX={penv.get('DB_POOL_MAX', '20')} each)")
 
 
 LOCALSTRIPE = "http://127.0.0.1:8420"
@@ -645,7 +697,7 @@ def cmd_run() -> int:
     env.setdefault("SITE_URL", f"http://{host}:{port}")
     sup = Supervisor(env)
     start_psp(sup, env, host, port)
-    sup.start("web", web_command(env, host, port))
+    start_web(sup, env, host, port)
     celery = [str(VENV / "bin" / "celery"), "-A", "ticketing", "worker", "-l", "INFO"]
     # The default queue: the sweeper, the heartbeat.
     sup.start("worker", [*celery, "-Q", "celery", "-n", "default@%h", "-c", env.get("CELERY_CONCURRENCY", "2")])

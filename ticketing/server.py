@@ -41,13 +41,17 @@ from daphne.server import Server
 # isort: split
 import dataclasses
 import json
+import os
+import socket
 import sys
 from http import HTTPStatus
 from typing import Any
 
+from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.internet.base import DelayedCall
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint, serverFromString
 from twisted.web import http
 
 from ticketing.env import envint
@@ -293,6 +297,28 @@ class LimitedServer(Server):  # type: ignore[misc]
     @http_factory.setter
     def http_factory(self, _daphnes: object) -> None:
         self._http_factory = LimitedHTTPFactory(self, self.limits)
+
+
+def server_from_string(reactor: Any, description: str) -> Any:
+    """Daphne's `--fd N` listens on "fd:fileno=N", a description today's
+    Twisted no longer parses (its `fd:` parser is gone): adopt the inherited
+    listening socket directly. Every other description goes to Twisted.
+    `make run` with WEB_PROCESSES > 1 starts several servers on one socket
+    this way (scripts/devstack.py, start_web)."""
+    if description.startswith("fd:"):
+        options = dict(part.split("=", 1) for part in description.split(":")[1:] if "=" in part)
+        fileno = int(options["fileno"])
+        family = socket.AF_INET6 if options.get("domain") == "INET6" else socket.AF_INET
+        try:
+            with socket.socket(fileno=os.dup(fileno)) as probe:
+                family = probe.family
+        except OSError:
+            pass  # not a socket: Twisted says so when it adopts it
+        return AdoptedStreamServerEndpoint(reactor, fileno, family)
+    return serverFromString(reactor, description)
+
+
+daphne_server.serverFromString = server_from_string
 
 
 class LimitedCommandLineInterface(CommandLineInterface):  # type: ignore[misc]
