@@ -24,8 +24,9 @@ from __future__ import annotations
 import os
 import random
 import time
+from typing import Any
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between
 from locust.exception import StopUser
 
 from locustfiles.fan_journey import enforce_thresholds  # noqa: F401 - registers the pass/fail check
@@ -47,17 +48,28 @@ MAX_TICKETS = int(os.environ.get("LOCUST_MAX_TICKETS", "4"))
 VISA, DECLINED = "pm_card_visa", "pm_card_chargeCustomerFail"
 
 
-class OnSaleFan(HttpUser):
+class FanJourney:
+    """The fan's journey, for either HTTP client Locust has: OnSaleFan below
+    (HttpUser, requests) and the simulation's SimFan (FastHttpUser,
+    geventhttpclient: a few times less CPU per request, so one load process
+    plays many more fans). The two differ only in `new_browser`."""
+
+    client: Any
+    environment: Any
     wait_time = between(1, 2)
     # False: hold, look at the order and release it, again and again (the
     # store's load without payments; the bot scenario's real fans).
     buys = True
 
-    def on_start(self) -> None:
-        # Each simulated fan comes from its own address, as real fans do; the
-        # server believes the header only from a trusted proxy (make run
-        # trusts loopback, docs/loadtest.md).
+    def new_browser(self) -> None:
+        """Forget the cookies (a new identity and pass) and come from a new
+        address, as each real fan does; the server believes the header only
+        from a trusted proxy (make run trusts loopback, docs/loadtest.md)."""
+        self.client.cookies.clear()
         self.client.headers["X-Forwarded-For"] = fan_address()
+
+    def on_start(self) -> None:
+        self.new_browser()
         self.slug = EVENT or self._first_on_sale()
         self.section = None
         if self.slug:
@@ -109,7 +121,6 @@ class OnSaleFan(HttpUser):
             context={},
         )
 
-    @task
     def buy(self) -> None:
         if not self.slug or not self.section:
             raise StopUser()
@@ -191,3 +202,7 @@ class OnSaleFan(HttpUser):
             time.sleep(2)
             status = self.client.get(f"/api/v1/orders/{order_id}/", name="/api/v1/orders/[id]/").json().get("status")
         return status == "PAID"
+
+
+class OnSaleFan(FanJourney, HttpUser):
+    tasks = [FanJourney.buy]

@@ -26,5 +26,10 @@ def join_body(client: Any, slug: str) -> dict[str, str]:
         if response.status_code == 404:
             response.success()  # the event asks for no proof of work: a plain join
             return {}
-        response.raise_for_status()
+        if response.status_code != 200:
+            # A refused challenge (503 Redis down, 429 a flood): no join
+            # without it. (Either Locust client: FastHttpUser's responses
+            # raise only for connection errors.)
+            response.failure(f"challenge: {response.status_code}")
+            raise RuntimeError(f"no challenge: {response.status_code}")
         return {"altcha": solve(response.json())}

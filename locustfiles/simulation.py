@@ -10,7 +10,8 @@ Declined cards and abandoned carts come from onsale.py's options.
 
 Options (environment), beside onsale.py's: SIM_EVENTS ("slug=weight,...", the
 shows and how much fans want each; default every event on sale, weight 1),
-LOCUST_LEAVE_SHARE (0.02), SIM_TIMELINE (a JSON file: requests by status and
+LOCUST_LEAVE_SHARE (0.02), SIM_PRESALE_CODE (a presale code; none by default)
+and SIM_PRESALE_SHARE (0.1, the fans who have it), SIM_TIMELINE (a JSON file: requests by status and
 p95 per 5-s bucket, errors, the journey figures; rewritten every 5 s and at
 the end, for the report).
 
@@ -31,12 +32,15 @@ from typing import Any
 import gevent
 import requests
 from locust import events, task
+from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 import locustfiles.onsale as onsale  # a module, not the class: Locust would run OnSaleFan too
 from locustfiles.pow import join_body
 
 LEAVE_SHARE = float(os.environ.get("LOCUST_LEAVE_SHARE", "0.02"))
+PRESALE_CODE = os.environ.get("SIM_PRESALE_CODE", "")
+PRESALE_SHARE = float(os.environ.get("SIM_PRESALE_SHARE", "0.1"))
 TIMELINE = os.environ.get("SIM_TIMELINE", "")
 BUCKET_SECONDS = 5
 
@@ -79,6 +83,8 @@ class Timeline:
         )
         self.status: dict[str, int] = defaultdict(int)
         self.journeys: dict[str, list[float]] = defaultdict(list)
+        # [ETA shown at join (s), actual time to the turn (s), joined before the opening]
+        self.eta: list[tuple[float, float, bool]] = []
 
     def record(self, request_type: str, name: str, response_time: float, response: Any, exception: Any) -> None:
         if request_type == "JOURNEY":
@@ -112,6 +118,7 @@ class Timeline:
             "buckets": rows,
             "status": dict(self.status),
             "journeys": self.journeys,
+            "eta": self.eta,
         }
 
     def write(self) -> None:
@@ -149,8 +156,20 @@ def _on_quit(**_kw):  # type: ignore[no-untyped-def]
     TIMELINE_DATA.write()
 
 
-class SimFan(onsale.OnSaleFan):
-    """One Locust user, many fans in a row."""
+class SimFan(onsale.FanJourney, FastHttpUser):
+    """One Locust user, many fans in a row. FastHttpUser (geventhttpclient):
+    a request costs the load generator a few times less CPU than with
+    requests, which matters when Locust shares the machine with the servers."""
+
+    # A fan's journey has a handful of requests in flight at most; the
+    # default pool (10 connections per user) would hold idle sockets open.
+    concurrency = 2
+    connection_timeout = 30.0
+    network_timeout = 60.0
+
+    def new_browser(self) -> None:
+        self.client.cookiejar.clear()
+        self.client.client.default_headers["X-Forwarded-For"] = onsale.fan_address()
 
     def on_start(self) -> None:
         self.slug, self.section = "", None
@@ -167,9 +186,7 @@ class SimFan(onsale.OnSaleFan):
         return True
 
     def fan(self) -> None:
-        # A new browser: no cookies (a new identity and pass), a new address.
-        self.client.cookies.clear()
-        self.client.headers["X-Forwarded-For"] = onsale.fan_address()
+        self.new_browser()
         if not self._choose():
             if AVAILABLE and all(sum(a.values()) == 0 for a in AVAILABLE.values()):
                 gevent.sleep(5)  # sold out everywhere: nobody left to serve
@@ -182,12 +199,15 @@ class SimFan(onsale.OnSaleFan):
     def _join(self) -> dict[str, Any] | None:
         """Join the queue, as the page does: asking again a few times when
         the server answers an error (each error counts in the stats)."""
+        presale = bool(PRESALE_CODE) and random.random() < PRESALE_SHARE
         for _ in range(5):
             try:
                 body = join_body(self.client, self.slug)
-            except (requests.RequestException, RuntimeError):
+            except (OSError, RuntimeError, ValueError):
                 time.sleep(3)
                 continue
+            if presale:
+                body["code"] = PRESALE_CODE  # a fan with the artist's presale code
             r = self.client.post(f"/api/v1/events/{self.slug}/queue/", json=body, name="/api/v1/events/[slug]/queue/")
             if r.status_code in (200, 201):
                 place: dict[str, Any] = r.json()
@@ -202,6 +222,7 @@ class SimFan(onsale.OnSaleFan):
         if body is None:
             return False
         token = body["token"]
+        joined, eta_shown, early = time.monotonic(), body.get("eta_seconds"), body.get("status") == "PRE_QUEUE"
         self.place_token = token  # a fan who goes home without buying leaves (onsale._go_home)
         if random.random() < LEAVE_SHARE:
             time.sleep(random.uniform(1, 10))
@@ -213,7 +234,10 @@ class SimFan(onsale.OnSaleFan):
             r = self.client.get(f"/api/v1/queue/{token}/", name="/api/v1/queue/[token]/")
             if r.status_code == 200:
                 body = r.json()
-        return body.get("status") == "ADMITTED"
+        admitted = body.get("status") == "ADMITTED"
+        if admitted and eta_shown is not None:
+            TIMELINE_DATA.eta.append((float(eta_shown), round(time.monotonic() - joined, 1), early))
+        return admitted
 
 
 # Only the many-fans loop: the inherited `buy` is called from it, not as a task.

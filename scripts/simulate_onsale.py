@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 VENV_BIN = ROOT / ".venv" / "bin"
 
 from scripts import onsale_report  # noqa: E402
-from scripts.devstack import register_webhook, web_command  # noqa: E402
+from scripts.devstack import listening_socket, register_webhook, web_command, web_env  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -60,12 +60,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--users", type=int, default=0, help="Locust users (each plays many fans in a row; 0: sized from the rate)"
     )
     p.add_argument("--spawn-rate", type=float, default=50)
+    p.add_argument(
+        "--web-processes", type=int, default=2, help="Daphne processes behind the one port (make run's WEB_PROCESSES)"
+    )
     p.add_argument("--difficulty", type=int, default=2000, help="the proof of work's max number")
     p.add_argument("--psp-per-minute", type=int, default=3000, help="the PSP bucket (what the simulated PSP allows)")
     p.add_argument("--decline", type=float, default=0.03, help="share of fans whose first card is declined")
     p.add_argument("--abandon", type=float, default=0.05, help="share of fans who abandon their cart")
     p.add_argument("--leave", type=float, default=0.02, help="share of fans who leave the queue")
     p.add_argument("--opens-in", type=float, default=15, help="seconds from the servers being up to the sale opening")
+    p.add_argument(
+        "--presale-minutes",
+        type=float,
+        default=3,
+        help="the presale lane opens first, the general sale this many minutes later (0: no presale)",
+    )
+    p.add_argument("--presale-share", type=float, default=0.1, help="share of fans who have a presale code")
     p.add_argument("--sample-seconds", type=float, default=3)
     p.add_argument("--out", type=Path, default=ROOT / "reports")
     return p.parse_args(argv)
@@ -145,16 +155,31 @@ def fan_weights(slugs: list[str]) -> dict[str, float]:
     return weights
 
 
-def open_sale(*, rate: int, max_in_store: int, difficulty: int, opens_in: float) -> float:
+PRESALE_CODE = "LUXFAN"
+
+
+def open_sale(*, rate: int, max_in_store: int, difficulty: int, opens_in: float, presale_minutes: float) -> float:
+    """Open the sale ``opens_in`` seconds from now: with ``presale_minutes``,
+    a PRIORITY lane (the artist's presale, code PRESALE_CODE) opens then and
+    the general sale that many minutes later. The time the first lane opens."""
     from django.utils import timezone
 
     from inventory.models import Event
     from queueroom import services
-    from queueroom.models import QueueConfig
+    from queueroom.models import Lane, PresaleCode, QueueConfig
 
     opens = timezone.now() + dt.timedelta(seconds=opens_in)
-    Event.objects.update(sale_opens_at=opens, admission_rate_per_minute=rate, max_in_store=max_in_store)
+    general = opens + dt.timedelta(minutes=presale_minutes)
+    Event.objects.update(
+        sale_opens_at=general,
+        presale_opens_at=opens if presale_minutes > 0 else None,
+        admission_rate_per_minute=rate,
+        max_in_store=max_in_store,
+    )
     for event in Event.objects.all():
+        if presale_minutes > 0:
+            lane = Lane.objects.create(event=event, name="Artist presale", kind=Lane.Kind.PRIORITY, weight=3)
+            PresaleCode.objects.create(lane=lane, code=PRESALE_CODE, max_uses=10**9)
         services.load_setup(event)
     QueueConfig.objects.update(challenge_max_number=difficulty)
     return opens.timestamp()
@@ -168,10 +193,18 @@ class Processes:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         logs.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, cmd: list[str], env: dict[str, str] | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            cwd=ROOT,
+            env=env or self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=pass_fds,
         )
         self.procs[name] = proc
         return proc
@@ -232,6 +265,8 @@ class CpuMeter:
         for name, procs in extra.items():
             if procs:
                 out[name] = self._percent(procs)
+        # The whole machine, in the same unit (% of one core).
+        out[onsale_report.MACHINE] = round(self.psutil.cpu_percent(None) * (os.cpu_count() or 1), 1)
         return out
 
 
@@ -347,7 +382,17 @@ def main(argv: list[str]) -> int:
     try:
         procs.start("localstripe", [python, "scripts/localstripe_server.py", "--port", str(stripe_port)])
         wait_port(stripe_port)
-        procs.start("daphne", web_command(env, "127.0.0.1", str(web_port)))
+        # As `make run` with WEB_PROCESSES: the servers accept on one socket.
+        listener = listening_socket("127.0.0.1", web_port, 4096)
+        wenv = web_env(env, args.web_processes)
+        for number in range(1, args.web_processes + 1):
+            procs.start(
+                f"web{number}",
+                web_command(wenv, "127.0.0.1", str(web_port), fd=listener.fileno()),
+                env=wenv,
+                pass_fds=(listener.fileno(),),
+            )
+        listener.close()
         procs.start("worker", [*celery, "-Q", "celery", "-n", f"default-{prefix}@%h", "-c", "2"])
         procs.start("payments", [*celery, "-Q", "payments", "-n", f"payments-{prefix}@%h", "-P", "threads", "-c", "8"])
         procs.start("admitter", [python, "manage.py", "run_admitter"])
@@ -372,7 +417,13 @@ def main(argv: list[str]) -> int:
             name=f"sim-{web_port}",
         )
         cpu = CpuMeter(procs.procs)
-        opened = open_sale(rate=rate, max_in_store=max_in_store, difficulty=args.difficulty, opens_in=args.opens_in)
+        opened = open_sale(
+            rate=rate,
+            max_in_store=max_in_store,
+            difficulty=args.difficulty,
+            opens_in=args.opens_in,
+            presale_minutes=args.presale_minutes,
+        )
         settings_used = {
             "scale": args.scale,
             "tickets": total,
@@ -384,6 +435,9 @@ def main(argv: list[str]) -> int:
             "decline": args.decline,
             "abandon": args.abandon,
             "leave": args.leave,
+            "presale_minutes": args.presale_minutes,
+            "presale_share": args.presale_share,
+            "web_processes": args.web_processes,
             "cpus": os.cpu_count(),
         }
         print(f"sale opens in {args.opens_in:.0f} s; {settings_used}")
@@ -395,6 +449,8 @@ def main(argv: list[str]) -> int:
             "LOCUST_DECLINE_SHARE": str(args.decline),
             "LOCUST_ABANDON_SHARE": str(args.abandon),
             "LOCUST_LEAVE_SHARE": str(args.leave),
+            "SIM_PRESALE_CODE": PRESALE_CODE if args.presale_minutes > 0 else "",
+            "SIM_PRESALE_SHARE": str(args.presale_share),
             "LOCUST_MAX_QUEUE_WAIT": str(args.max_minutes * 60),
             "LOCUST_MAX_P95_MS": "600000",  # the report judges; the run is not a pass/fail threshold
             "LOCUST_MAX_FAIL_RATIO": "1",
