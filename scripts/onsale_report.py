@@ -48,6 +48,33 @@ def eta_error(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     return out
 
 
+# Not the sale's own cost: the load generator, and the machine as a whole.
+NOT_THE_SALE = ("locust", MACHINE)
+
+
+def cpu_cost_per_ticket(samples: list[dict[str, Any]], sold: int, cores: int) -> dict[str, Any]:
+    """CPU time per ticket sold, per process (ms): each sample's CPU share
+    times the time since the previous one, summed, over the tickets sold.
+    ``sale`` adds up the servers (web, workers, admitter, PSP emulator,
+    PostgreSQL, Redis: everything but Locust), and ``ceiling_tickets_per_second``
+    is what this machine's cores would sell if the sale had all of them at
+    that cost: the throughput the CPU allows, whatever limited this run."""
+    seconds: dict[str, float] = {}
+    for prev, cur in zip(samples, samples[1:], strict=False):
+        span = cur["t"] - prev["t"]
+        for name, pct in cur.get("cpu", {}).items():
+            seconds[name] = seconds.get(name, 0.0) + float(pct) / 100 * span
+    if not sold or not seconds:
+        return {}
+    per = {name: round(1000 * sec / sold, 1) for name, sec in sorted(seconds.items(), key=lambda kv: -kv[1])}
+    sale = round(sum(v for k, v in per.items() if k not in NOT_THE_SALE), 1)
+    return {
+        "per_process": per,
+        "sale": sale,
+        "ceiling_tickets_per_second": round(cores * 1000 / sale, 1) if sale else None,
+    }
+
+
 def sold_per_minute(samples: list[dict[str, Any]], start: float) -> dict[str, list[tuple[float, float]]]:
     """{show: [(minute, tickets sold in that minute)]} from the cumulative counts sampled."""
     shows = list(samples[0]["sold"]) if samples else []
@@ -112,6 +139,7 @@ def build_summary(
         saturated = limiting is not None and cpu_mean[limiting] >= 80
     if machine is not None:
         cpu_mean[MACHINE] = machine
+    cost = cpu_cost_per_ticket(samples, total_sold, cores)
     endpoints = {}
     for row in locust_stats:
         if row.get("Type") == "JOURNEY" or row.get("Name") == "Aggregated":
@@ -145,6 +173,7 @@ def build_summary(
         "time_to_ticket_seconds": percentiles(journeys.get("time to ticket", [])),
         "eta_error_seconds": eta_error(timeline.get("eta", [])),
         "cpu_percent_mean": cpu_mean,
+        "cpu_ms_per_ticket": cost,
         "limiting_resource": limiting,
         "limiting_resource_saturated": saturated,
         "checks": checks,
@@ -296,7 +325,11 @@ def build_html(summary: dict[str, Any], samples: list[dict[str, Any]], timeline:
         f"<td>{e['p50_ms']}</td><td>{e['p95_ms']}</td><td>{e['p99_ms']}</td></tr>"
         for name, e in sorted(summary["http"]["endpoints"].items())
     )
-    cpu_rows = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>" for k, v in summary["cpu_percent_mean"].items())
+    per_ticket = (summary.get("cpu_ms_per_ticket") or {}).get("per_process", {})
+    cpu_rows = "".join(
+        f"<tr><td>{esc(k)}</td><td>{v}</td><td>{per_ticket.get(k, '')}</td></tr>"
+        for k, v in summary["cpu_percent_mean"].items()
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>On-sale simulation</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:980px}}table{{border-collapse:collapse;margin:1em 0}}
@@ -309,7 +342,7 @@ svg{{display:block;margin:1.5em 0}}</style></head><body>
 <h2>Over time</h2>{"".join(charts)}
 <h2>Endpoints</h2><table><tr><th>endpoint</th><th>requests</th><th>failures</th><th>p50 ms</th><th>p95 ms</th>
 <th>p99 ms</th></tr>{endpoints}</table>
-<h2>Mean CPU per process (% of one core)</h2><table>{cpu_rows}</table>
+<h2>CPU per process</h2><table><tr><th>process</th><th>mean % of one core</th><th>ms of CPU per ticket sold</th></tr>{cpu_rows}</table>
 </body></html>
 """
 
@@ -346,6 +379,12 @@ def print_summary(summary: dict[str, Any]) -> None:
             f" absolute p50/p95: {_pair(part.get('absolute', {}))}"
         )
     print(f"mean CPU % per process: {summary['cpu_percent_mean']}")
+    cost = summary.get("cpu_ms_per_ticket") or {}
+    if cost:
+        print(
+            f"CPU per ticket sold (ms): {cost['per_process']}; the sale's servers {cost['sale']} ms,"
+            f" so {summary['settings'].get('cpus')} cores sell at most {cost['ceiling_tickets_per_second']} tickets/s"
+        )
     note = "" if summary.get("limiting_resource_saturated") else " (not saturated: the fans or the rate limited)"
     print(f"limiting resource: {summary['limiting_resource']}{note}")
     for name, result in summary["checks"].items():

@@ -241,6 +241,14 @@ class JsonErrorRequest(WebRequest):  # type: ignore[misc]  # daphne has no types
 
     CODES = {400: "bad_request", 500: "server_error", 503: "unavailable"}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Twisted parses a form POST's body into `request.args` (and the
+        # Content-Type through the email package) before Daphne hands the
+        # raw body to Django, which parses it again; Daphne never reads
+        # `args`. Profiled under the simulation: ~2 % of the server's samples.
+        self._parsePOSTFormSubmission = False
+
     def basic_error(self, status: int, status_text: bytes, body: str) -> None:
         payload = json.dumps({"error": self.CODES.get(status, "error"), "detail": body}).encode()
         self.handle_reply(

@@ -116,3 +116,40 @@ def test_the_page_has_its_charts_inline_and_no_scripts() -> None:
     assert page.count("<svg") == 6
     assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "madrid-1" in page and "check_payments" in page
+
+
+def test_cpu_per_ticket_and_the_ceiling_it_gives() -> None:
+    # 6 intervals of 10 s after the first sample; 16 tickets sold in all.
+    # daphne at 90 % → 54 CPU-s, postgresql at 30 % → 18 CPU-s.
+    s = summary()
+    cost = s["cpu_ms_per_ticket"]
+    assert cost["per_process"] == {"daphne": round(54_000 / 16, 1), "postgresql": round(18_000 / 16, 1)}
+    assert cost["sale"] == round(54_000 / 16, 1) + round(18_000 / 16, 1)
+    # Settings say nothing of cores: one core's worth.
+    assert cost["ceiling_tickets_per_second"] == round(1000 / cost["sale"], 1)
+
+
+def test_the_load_generator_is_not_the_sales_cost_and_a_busy_machine_is_the_limit() -> None:
+    rows = samples()
+    for row in rows:
+        row["cpu"] = {"web1": 70.0, "locust": 50.0, onsale_report.MACHINE: 195.0}
+    s = onsale_report.build_summary(
+        started=T0, opened=T0, ended=T0 + 70, capacity=CAPACITY, samples=rows, locust_stats=[], timeline={},
+        checks={}, settings={"cpus": 2},
+    )  # fmt: skip
+    assert s["limiting_resource"] == onsale_report.MACHINE
+    assert s["limiting_resource_saturated"] is True
+    cost = s["cpu_ms_per_ticket"]
+    assert cost["sale"] == cost["per_process"]["web1"]  # locust and the machine total left out
+    assert cost["ceiling_tickets_per_second"] == round(2 * 1000 / cost["sale"], 1)
+
+
+def test_eta_error_is_waited_minus_shown_apart_for_fans_who_came_early() -> None:
+    eta = onsale_report.eta_error([[10, 15, False], [20, 10, False], [30, 30, False], [60, 200, True]])
+    assert eta["after_opening"]["signed"]["count"] == 3
+    assert eta["after_opening"]["signed"]["min"] == -10.0
+    assert eta["after_opening"]["signed"]["max"] == 5.0
+    assert eta["after_opening"]["absolute"]["p50"] == 5.0
+    assert eta["before_opening"]["signed"] == {
+        "count": 1, "min": 140.0, "max": 140.0, "mean": 140.0, "p50": 140.0, "p90": 140.0, "p95": 140.0, "p99": 140.0,
+    }  # fmt: skip
