@@ -69,7 +69,7 @@ def psp_figures(event: Event) -> dashboard.Figures:
     tiles = [
         dashboard.Tile(
             "psp_breaker",
-            gettext("PSP circuit breaker"),
+            gettext("PSP breaker"),
             words.get(state.state, state.state),
             gettext("%(failures)s failures in a row") % {"failures": state.failures}
             if closed
@@ -78,10 +78,14 @@ def psp_figures(event: Event) -> dashboard.Figures:
         ),
         dashboard.Tile(
             "psp_bucket",
-            gettext("Payments bucket"),
+            gettext("PSP bucket"),
             f"{human(booked, 1)} s",
-            gettext("booked ahead at %(rate)s calls/min; %(declined)s declined")
-            % {"rate": human(settings.PSP_BUCKET_PER_MINUTE), "declined": percent(data["declined_share"])},
+            gettext("booked ahead at %(rate)s calls/min") % {"rate": human(settings.PSP_BUCKET_PER_MINUTE)}
+            + (
+                ""
+                if data["declined_share"] is None
+                else "; " + gettext("%(share)s declined") % {"share": percent(data["declined_share"])}
+            ),
             tone="" if booked < 2 else ("warn" if booked < 5 else "bad"),
         ),
     ]

@@ -89,7 +89,10 @@ def _admitted_total(slug: str) -> float:
 
 
 def _view(data: dict[str, Any], paid: int) -> dashboard.Figures:
-    waiting_detail = " · ".join(f"{lane['name']}: {human(lane['waiting'])}" for lane in data["lanes"])
+    shown = [
+        lane for lane in data["lanes"] if lane["waiting"] or lane["kind"] in (Lane.Kind.GENERAL, Lane.Kind.PRIORITY)
+    ]
+    waiting_detail = " · ".join(f"{lane['name']}: {human(lane['waiting'])}" for lane in shown)
     if data["paused"]:
         state, tone = gettext("paused by the promoter"), "warn"
     elif data["paused_reason"]:
@@ -100,7 +103,7 @@ def _view(data: dict[str, Any], paid: int) -> dashboard.Figures:
         dashboard.Tile("waiting", gettext("Fans waiting"), human(data["waiting"]), waiting_detail),
         dashboard.Tile(
             "admission_rate",
-            gettext("Admitted per minute"),
+            gettext("Let in per min"),
             human(data["admitted_per_minute"], 0),
             state,
             tone=tone,
