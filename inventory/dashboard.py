@@ -41,7 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_redis import get_redis_connection
 
-from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderStatus, SalePhase, Section
+from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderStatus, PriceTier, SalePhase, Section
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,11 @@ def inventory_figures(event: Event) -> Figures:
         "orders_paid": paid["count"],
         "holds_open": live_holds,
         "revenue": paid["total"],
-        "currency": Order.objects.filter(event=event).values_list("currency", flat=True).first() or "EUR",
+        "currency": shared_rows(
+            "currency",
+            event.pk,
+            lambda: PriceTier.objects.filter(event=event).values_list("currency", flat=True).first() or "EUR",
+        ),
         "sections": sections,
     }
     holds = _hold_attempts(event)

@@ -118,10 +118,13 @@ def fullness_colour(share: float) -> str:
     return FULLNESS[min(int(share * (len(FULLNESS) - 1)), len(FULLNESS) - 2)]
 
 
-def venue_picture(event: Event, sections: list[dict[str, Any]]) -> SafeString:
+def venue_picture(
+    event: Event, sections: list[dict[str, Any]], venue_sections: list[Section] | None = None
+) -> SafeString:
     """The venue from above (inventory.seatmap's layout), each section
     filled by its share sold or held, with its code and percentage."""
-    venue_sections = list(Section.objects.filter(venue_id=event.venue_id).order_by("sort_order", "code"))
+    if venue_sections is None:
+        venue_sections = list(Section.objects.filter(venue_id=event.venue_id).order_by("sort_order", "code"))
     if not venue_sections:
         return SafeString("")
     places, _derived = layout(venue_sections)
@@ -132,7 +135,7 @@ def venue_picture(event: Event, sections: list[dict[str, Any]]) -> SafeString:
         row = by_code.get(section.code, {"capacity": 0, "sold": 0, "held": 0})
         taken = row["sold"] + row["held"]
         share = taken / row["capacity"] if row["capacity"] else 0.0
-        text = percent(share) if row["capacity"] else "—"
+        text = f"{human(share * 100)} %" if row["capacity"] else "—"  # whole percent: read at a glance
         label = _labels(box, section.code, text)
         title = gettext("%(name)s: %(sold)s sold, %(held)s held of %(capacity)s") % {
             "name": section.name,
