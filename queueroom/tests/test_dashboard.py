@@ -28,6 +28,7 @@ from inventory.tests.helpers import seat_ids
 from queueroom import services
 from queueroom.models import Lane, QueueConfig
 from ticketing import metrics
+from ticketing.tests.words import shown
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +245,7 @@ def test_each_control_changes_the_queue_and_is_audited(operator_client, small_ev
     log = _log(small_event)
     assert [user for user, _ in log] == ["steerer"] * 6
     messages = [message for _, message in log]
-    assert messages[0] == "Paused admissions." and messages[1] == "Resumed admissions."
+    assert messages[0] == shown("Paused admissions.") and messages[1] == shown("Resumed admissions.")
     assert "450" in messages[2] and "77" in messages[3]
     assert "Fan club" in messages[4] and "Fan club" in messages[5]
 
@@ -360,3 +361,20 @@ def test_the_psp_figures_are_in_metrics(settings):
     assert names["psp_bucket_wait_seconds"].samples[0].value == 0
     up = {s.labels["source"]: s.value for s in names["ticketing_metrics_source_up"].samples}
     assert up["psp"] == 1
+
+
+@pytest.mark.parametrize("language", ["es", "ca"])
+def test_numbers_read_by_the_browser_are_never_localized(promoter_client, small_event, language):
+    now = time.time()
+    for i in range(5):
+        dashboard.record(small_event.pk, now - 40 + i * 10, {"waiting": 1234.5 + i, "revenue": 98765.25 * i})
+    html = promoter_client.get(figures_url(small_event), HTTP_ACCEPT_LANGUAGE=language).json()["html"]
+    number = r"-?\d+(\.\d+)?"
+    for name, value in re.findall(r'\b(x|y|x1|x2|y1|y2|width|height|font-size|data-share)="([^"]*)"', html):
+        assert re.fullmatch(number, value), (name, value)
+    for points in re.findall(r'(?<![-\w])points="([^"]*)"', html):
+        assert all(re.fullmatch(f"{number},{number}", pair) for pair in points.split()), points
+    for box in re.findall(r'viewBox="([^"]*)"', html):
+        assert all(re.fullmatch(number, part) for part in box.split()), box
+    # while the legend's numbers are written as the language writes them (Spanish groups with a no-break space)
+    assert re.search(r"<strong>1[.\xa0]?23[89]</strong>", html), re.findall(r"<strong>[^<]*", html)
