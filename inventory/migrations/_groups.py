@@ -11,9 +11,12 @@ def ensure_permissions(apps: Any, app_label: str) -> None:
     from django.contrib.auth.management import create_permissions
 
     config = apps.get_app_config(app_label)
-    config.models_module = True
-    create_permissions(config, verbosity=0, apps=apps)
-    config.models_module = None
+    before = getattr(config, "models_module", None)
+    config.models_module = True  # create_permissions skips an app config without one (migration state)
+    try:
+        create_permissions(config, verbosity=0, apps=apps)
+    finally:
+        config.models_module = before
 
 
 def grant(apps: Any, app_label: str, codenames_by_group: dict[str, list[str]]) -> None:
