@@ -144,6 +144,8 @@ def test_a_promoter_sees_the_figures_but_no_controls(promoter_group_client, smal
     assert 'name="action"' not in html and 'class="dash-control"' not in html
     assert "Can steer the sale from the dashboard" in html
     assert promoter_group_client.get(figures_url(small_event)).status_code == 200
+    event_page = promoter_group_client.get(f"/admin/inventory/event/{small_event.pk}/change/")
+    assert event_page.status_code == 200 and page_url(small_event) in event_page.content.decode()
 
 
 def test_an_operator_sees_the_controls(operator_client, small_event):
