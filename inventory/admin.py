@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Field, Q, QuerySet
 from django.forms import Field as FormField
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,7 +36,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from inventory import selectors
+from inventory import dashboard, dashboard_render, selectors
 from inventory.forms import GenerateSeatsForm, JsonImportForm
 from inventory.models import (
     AuditEntry,
@@ -42,7 +52,12 @@ from inventory.models import (
     Venue,
 )
 from inventory.services import catalog
+from ticketing.errors import api_error
 from ticketing.inputs import json_problem
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_POLL_EVERY_MS = 2000
 
 
 def _json_download(data: Any, filename: str) -> HttpResponse:
@@ -282,6 +297,103 @@ class EventAdmin(JsonImportMixin, admin.ModelAdmin[Event]):
         (_("Seats and places"), {"fields": ("inventory_status",)}),
         (_("Description"), {"classes": ("collapse",), "fields": ("description",)}),
     )
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        dash = [
+            ("<int:pk>/dashboard/", self.dashboard_view, "inventory_event_dashboard"),
+            ("<int:pk>/dashboard/figures/", self.dashboard_figures_view, "inventory_event_dashboard_figures"),
+            ("<int:pk>/dashboard/control/", self.dashboard_control_view, "inventory_event_dashboard_control"),
+        ]
+        return [
+            *(path(route, self.admin_site.admin_view(view), name=name) for route, view, name in dash),
+            *super().get_urls(),  # type: ignore[no-untyped-call]
+        ]
+
+    # --- the live sale dashboard (inventory/dashboard.py, docs/dashboard.md) ---
+
+    def _dashboard_event(self, request: HttpRequest, pk: int) -> Event:
+        event = Event.objects.select_related("venue").filter(pk=pk).first()
+        if event is None:
+            raise Http404
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        return event
+
+    def dashboard_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The page: figures for whoever may view the event, the controls
+        each user's permissions allow."""
+        event = self._dashboard_event(request, pk)
+        shot = dashboard.snapshot(event)
+        forms = [
+            format_html('<div class="dash-control-set" data-controls="{}">{}</div>', c.name, c.render(event, request))
+            for c in dashboard.controls()
+            if request.user.has_perm(c.permission)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Live dashboard: %(event)s") % {"event": event.name},
+            "opts": Event._meta,
+            "event": event,
+            "body": dashboard_render.body_html(event, shot),
+            "stale": shot.stale,
+            "figures_url": reverse("admin:inventory_event_dashboard_figures", args=[event.pk]),
+            "every_ms": str(DASHBOARD_POLL_EVERY_MS),
+            "controls": forms,
+        }
+        return TemplateResponse(request, "admin/inventory/event/dashboard.html", context)
+
+    def dashboard_figures_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """What the page polls: the body's HTML and the figures as JSON."""
+        event = Event.objects.select_related("venue").filter(pk=pk).first()
+        if event is None:
+            return api_error(404)
+        if not self.has_view_permission(request, event):
+            return api_error(403)
+        shot = dashboard.snapshot(event)
+        return JsonResponse(
+            {
+                "html": str(dashboard_render.body_html(event, shot, now=shot.t)),
+                "stale": shot.stale,
+                "t": shot.t,
+                "figures": shot.data(),
+            }
+        )
+
+    def dashboard_control_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One control: permission first (403, nothing changes), then the
+        confirmation (asked here when the page's script did not), then the
+        change and its audit entry (the admin's LogEntry, naming the user)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = self._dashboard_event(request, pk)
+        action = request.POST.get("action", "")
+        found = dashboard.controls_for(action)
+        if found is None:
+            return HttpResponseBadRequest(gettext("Unknown control."))
+        if not request.user.has_perm(found.permission):
+            raise PermissionDenied
+        back = reverse("admin:inventory_event_dashboard", args=[event.pk])
+        if request.POST.get("confirmed") != "yes":
+            fields = [(k, v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirmed")]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": gettext("Are you sure?"),
+                "opts": Event._meta,
+                "question": found.question(event, action, request.POST),
+                "fields": fields,
+                "control_url": request.path,
+                "dashboard_url": back,
+            }
+            return TemplateResponse(request, "admin/inventory/event/dashboard_confirm.html", context)
+        try:
+            message = found.apply(event, action, request.POST)
+        except dashboard.ControlError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(back)
+        self.log_change(request, event, message)
+        log.warning("sale dashboard: %s on %s by %s: %s", action, event.slug, request.user.get_username(), message)
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(back)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return (

@@ -26,3 +26,12 @@ def sweep_expired_locks(batch_size: int = 500) -> int:
     if freed:
         log.info("freed %d expired seat locks", freed)
     return freed
+
+
+@shared_task(name="inventory.sample_dashboards", ignore_result=True, max_retries=0)
+def sample_dashboards() -> int:
+    """Keep one sample of each event on sale for the sale dashboard's last
+    hour (inventory/dashboard.py). Beat sends it every DASHBOARD_SAMPLE_SECONDS."""
+    from inventory import dashboard
+
+    return dashboard.sample_all()

@@ -8,4 +8,7 @@ class QueueroomConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the order_paid receiver (the store session ends on payment).
-        from queueroom import receivers  # noqa: F401
+        from queueroom import dashboard, receivers  # noqa: F401
+
+        # The waiting room's figures, charts and controls on the sale dashboard (inventory/dashboard.py).
+        dashboard.register()

@@ -66,6 +66,8 @@ class QueueConfig(models.Model):
     class Meta:
         verbose_name = _("queue settings")
         verbose_name_plural = _("queue settings")
+        # The sale dashboard's controls (docs/dashboard.md): the operator group has it.
+        permissions = [("control_queue", "Can steer the sale from the dashboard (pause, rate, capacity, presale)")]
 
     def __str__(self) -> str:
         return gettext("Virtual queue of %(event)s") % {"event": self.event}
@@ -97,6 +99,11 @@ class Lane(models.Model):
     # Secret until the lane opens; its SHA-256 (the commitment) is public from
     # the start, so nobody, us included, can choose the pre-queue order later.
     shuffle_key = models.CharField(_("shuffle key"), max_length=64, default=new_shuffle_key, editable=False)
+    closed = models.BooleanField(
+        _("closed"),
+        default=False,
+        help_text=_("Closed by the promoter: nobody is let in from this lane; its fans keep their places."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:

@@ -254,6 +254,26 @@ def counter_families() -> Iterator[Metric]:
         yield family_h
 
 
+def counter_totals(name: str, by: str, **match: str) -> dict[str, float]:
+    """The cross-process counter ``name`` summed by the label ``by``, over the
+    fields whose labels include ``match`` (one HGETALL; for the sale
+    dashboard, docs/dashboard.md). Raises redis.RedisError."""
+    raw = cast(dict[str, str], _client().hgetall(counters_key()))
+    out: dict[str, float] = {}
+    for field, value in raw.items():
+        try:
+            kind, counter, pairs = json.loads(field)
+            number = float(value)
+        except (ValueError, TypeError):
+            continue
+        labels = {str(k): str(v) for k, v in pairs}
+        if kind != "c" or counter != name or any(labels.get(k) != v for k, v in match.items()):
+            continue
+        key = labels.get(by, "")
+        out[key] = out.get(key, 0.0) + number
+    return out
+
+
 HELP = {
     "queue_admitted": "Places offered a store slot by the admitter, per event and lane",
     "queue_tick_duration_seconds": "Wall time of one admission cycle of the leading admitter (all events)",

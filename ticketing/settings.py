@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(envint("PSP_PROBE_SECONDS", 5, minimum=1)),
         "options": {"expires": 10},
     },
+    # The sale dashboard's last hour: one sample per event on sale (docs/dashboard.md).
+    "inventory-sample-dashboards": {
+        "task": "inventory.sample_dashboards",
+        "schedule": float(envint("DASHBOARD_SAMPLE_SECONDS", 10, minimum=1)),
+        "options": {"expires": 10},
+    },
     # Proof that background work flows (beat → broker → a worker); /readyz reports its age.
     "ticketing-heartbeat": {
         "task": "ticketing.heartbeat",
@@ -356,6 +362,11 @@ METRICS_BACKOFF_SECONDS = envfloat("METRICS_BACKOFF_SECONDS", 5.0, minimum=0.0)
 # The PostgreSQL figures (places, orders, payments) are counted by one process
 # and shared through the cache for this long (0: every scrape counts).
 METRICS_DB_CACHE_SECONDS = envint("METRICS_DB_CACHE_SECONDS", 5, minimum=0)
+# The sale dashboard (docs/dashboard.md): a sample of each event on sale kept
+# every DASHBOARD_SAMPLE_SECONDS for an hour; its PostgreSQL counts shared by
+# every open dashboard for DASHBOARD_DB_CACHE_SECONDS.
+DASHBOARD_SAMPLE_SECONDS = envint("DASHBOARD_SAMPLE_SECONDS", 10, minimum=1)
+DASHBOARD_DB_CACHE_SECONDS = envint("DASHBOARD_DB_CACHE_SECONDS", 2, minimum=0)
 
 # --- Client input -----------------------------------------------------------
 # The JSON API's requests are small: bigger bodies get 413 before anything reads them.

@@ -50,7 +50,8 @@ for _, lane in ipairs(lanes) do
     lane.opened = true
     lane.m = lane.seq
     redis.call('HSET', lane.hkey, 'opened', 1, 'm', lane.m, 'key', lane.key)
-  elseif lane.opened then
+  elseif lane.opened and lane.open then
+    -- (an opened lane passed as not open was closed by the promoter: it admits nobody)
     table.insert(active, lane)
   end
   lane.gone = redis.call('ZCARD', lane.gkey)

@@ -26,7 +26,7 @@ from queueroom.services.admission import (
     take_leadership,
     tick,
 )
-from queueroom.services.controls import set_admission, set_paused
+from queueroom.services.controls import set_admission, set_lane_closed, set_paused
 from queueroom.services.errors import REDIS_DOWN, UNAVAILABLE, QueueError
 from queueroom.services.fast import ajoin, astatus
 from queueroom.services.places import find_place, heartbeat, heartbeat_many, join, leave, status
@@ -73,6 +73,7 @@ __all__ = [
     "plan_tick",
     "release_leadership",
     "set_admission",
+    "set_lane_closed",
     "set_paused",
     "state_document",
     "status",

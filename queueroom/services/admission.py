@@ -120,7 +120,7 @@ def tick_args(plan: TickPlan, heads: list[LaneHead], now: float) -> list[Any]:
     ]
     for lane, head in zip(setup.lanes, heads, strict=True):
         cands = _candidates(lane, head, budget)
-        is_open = 1 if now >= lane.opens_at else 0
+        is_open = 1 if now >= lane.opens_at and not lane.closed else 0
         args += [lane.id, lane.tick_weight, is_open, lane.shuffle_key, head.front, len(cands), *cands]
     return args
 
@@ -155,6 +155,7 @@ def state_document_of(plan: TickPlan, reply: TickReply, now: float) -> dict[str,
             "per_second": round(got.ema, 3),
             "opens_at": lane.opens_at,
             "commitment": lane.commitment,
+            "closed": lane.closed,
             # The key is published once the lane has opened (its order is fixed).
             "key": lane.shuffle_key if got.opened else None,
         }

@@ -73,6 +73,8 @@ def join_call(
     the cached setup is left for the tick to open."""
     lane = setup.lane(lane_id)
     opens_at, shuffle_key = (lane.opens_at, lane.shuffle_key) if lane else (2**53, "")
+    if lane is not None and lane.closed:
+        opens_at = 2**53  # a lane the promoter closed does not open by a join either
     return (
         [keys.fan(event_id, binding), keys.lane(event_id, lane_id), keys.meta(event_id)],
         [keys.base(event_id), lane_id, binding, now, opens_at, shuffle_key],

@@ -23,6 +23,8 @@ class LaneSetup:
     opens_at: float
     shuffle_key: str
     commitment: str
+    # Closed by the promoter (the sale dashboard): admits nobody, does not open.
+    closed: bool = False
 
     @property
     def flagged(self) -> bool:
@@ -118,6 +120,7 @@ def load_setup(event: Event) -> QueueSetup:
                 opens_at=lane.opens_at(event).timestamp(),
                 shuffle_key=lane.shuffle_key,
                 commitment=lane.commitment,
+                closed=lane.closed,
             )
             for lane in sorted(lanes, key=lambda x: x.pk)
         ),

@@ -22,8 +22,8 @@ from ticketing import memo
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "ops" / "prometheus" / "alerts.yml"
 RUNBOOK = ROOT / "docs" / "operations.md"
-# Exported by others: Prometheus itself (up) and payments' breaker and bucket, once registered.
-ELSEWHERE = {"up", "psp_breaker_open", "psp_bucket_wait_seconds"}
+# Exported by Prometheus itself.
+ELSEWHERE = {"up"}
 TOKEN = "rules-test-token"
 
 

@@ -257,14 +257,14 @@ def test_the_database_figures_are_shared_for_a_few_seconds(settings, small_event
 def test_apps_register_their_own_sources(small_event):  # type: ignore[no-untyped-def]
     from prometheus_client.core import GaugeMetricFamily
 
-    metrics.register_collector("test_breaker", lambda: [GaugeMetricFamily("psp_breaker_open", "test", value=1)])
+    metrics.register_collector("test_breaker", lambda: [GaugeMetricFamily("test_app_gauge", "test", value=1)])
     metrics.register_collector("test_broken", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
     try:
         figures = scrape()
     finally:
         metrics.unregister_collector("test_breaker")
         metrics.unregister_collector("test_broken")
-    assert value(figures, "psp_breaker_open") == 1
+    assert value(figures, "test_app_gauge") == 1
     assert value(figures, "ticketing_metrics_source_up", source="test_breaker") == 1
     # A failing source is reported, and the rest of the scrape still answers.
     assert value(figures, "ticketing_metrics_source_up", source="test_broken") == 0
