@@ -148,9 +148,13 @@ CACHES = {
         # django-redis with django-prometheus' hit, miss and failure counters.
         "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        # Its own namespace under the prefix, so clear() (ticketing.cacheclient)
+        # can tell its keys from the waiting room's ("<prefix>:q:...").
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # django-redis's client, but clear() deletes the cache's keys only
+            # (its own is FLUSHDB, which would empty the waiting room too).
+            "CLIENT_CLASS": "ticketing.cacheclient.PrefixScopedClient",
             "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             # Everything cached here can be recomputed (availability, seat
