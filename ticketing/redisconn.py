@@ -13,6 +13,7 @@ startup node (docs/redis-cluster.md).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -196,10 +197,25 @@ class NodePipeline(_Recorder):
         return list(pipe.execute(raise_on_error=False))
 
 
+# The asyncio cluster client runs no pipeline of scripts either, and its own
+# connections per node are few and never waited for (MaxConnectionsError when
+# all are busy): FanOut talks to each master through a plain asyncio client of
+# that master, kept per cluster client (so per event loop).
+_node_clients: weakref.WeakKeyDictionary[aredis.RedisCluster, dict[str, aredis.Redis]] = weakref.WeakKeyDictionary()
+
+
+def _node_client(cluster: aredis.RedisCluster, node: Any) -> aredis.Redis:
+    clients = _node_clients.setdefault(cluster, {})
+    found = clients.get(node.name)
+    if found is None:
+        found = clients[node.name] = aredis.Redis(host=node.host, port=node.port, **client_options())
+    return found
+
+
 class FanOut(_Recorder):
-    """NodePipeline for asyncio: the queued commands are sent at once, each
-    through the cluster client (which routes, follows redirections and keeps
-    a connection per node busy in parallel): about one round trip in all."""
+    """NodePipeline for asyncio: one plain pipeline per master touched, all
+    sent at once (about one round trip in all), the same script loading and
+    redirections."""
 
     def __init__(self, cluster: aredis.RedisCluster, sources: dict[str, str]) -> None:
         super().__init__(sources)
@@ -215,21 +231,55 @@ class FanOut(_Recorder):
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         queued, self._queued = self._queued, []
-        replies = await asyncio.gather(*(self._one(cmd) for cmd in queued), return_exceptions=True)
-        for reply in replies:
-            if isinstance(reply, BaseException) and not isinstance(reply, Exception):
-                raise reply  # a cancellation, not a reply
-        return self._finish(list(replies), raise_on_error)
+        cluster: Any = self._cluster  # its node lookups are untyped
+        await cluster.initialize()  # the slot map (a no-op once known)
+        by_node: dict[str, tuple[Any, list[int]]] = {}
+        for i, cmd in enumerate(queued):
+            key = cmd.key
+            node = cluster.get_node_from_key(key) if key is not None else cluster.get_default_node()
+            by_node.setdefault(node.name, (node, []))[1].append(i)
+        replies: list[Any] = [None] * len(queued)
+        groups = list(by_node.values())
+        outcomes = await asyncio.gather(
+            *(
+                self._on_node(_node_client(self._cluster, node), [queued[i] for i in indexes])
+                for node, indexes in groups
+            ),
+            return_exceptions=True,
+        )
+        for (_, indexes), outcome in zip(groups, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # a cancellation, not a reply
+            for n, i in enumerate(indexes):
+                replies[i] = outcome if isinstance(outcome, Exception) else outcome[n]
+        for i, reply in enumerate(replies):
+            if isinstance(reply, _REDIRECTED):
+                try:
+                    replies[i] = await getattr(self._cluster, queued[i].name)(*queued[i].args, **queued[i].kwargs)
+                except redis.exceptions.RedisError as exc:
+                    replies[i] = exc
+        return self._finish(replies, raise_on_error)
 
-    async def _one(self, cmd: _Queued) -> Any:
-        try:
-            return await getattr(self._cluster, cmd.name)(*cmd.args, **cmd.kwargs)
-        except redis.exceptions.NoScriptError as exc:
-            source = self._missing_script(cmd, exc)
-            if source is None:
-                raise
-            await self._cluster.script_load(source)
-            return await getattr(self._cluster, cmd.name)(*cmd.args, **cmd.kwargs)
+    async def _on_node(self, conn: aredis.Redis, cmds: list[_Queued]) -> list[Any]:
+        got = await self._run(conn, cmds)
+        retry = []
+        for n, (cmd, reply) in enumerate(zip(cmds, got, strict=True)):
+            source = self._missing_script(cmd, reply)
+            if source is not None:
+                await self._cluster.script_load(source)  # to every primary
+                retry.append(n)
+        for n, reply in zip(retry, await self._run(conn, [cmds[n] for n in retry]), strict=True):
+            got[n] = reply
+        return got
+
+    @staticmethod
+    async def _run(conn: aredis.Redis, cmds: list[_Queued]) -> list[Any]:
+        if not cmds:
+            return []
+        pipe = conn.pipeline(transaction=False)
+        for cmd in cmds:
+            getattr(pipe, cmd.name)(*cmd.args, **cmd.kwargs)
+        return list(await pipe.execute(raise_on_error=False))
 
 
 def script_pipeline(client: redis.Redis | redis.RedisCluster, scripts: dict[str, Any]) -> Any:
