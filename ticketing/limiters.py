@@ -10,7 +10,8 @@ The caller passes the time, so tests control it; in production it is the
 caller's clock (one machine, or hosts kept in step by NTP). Each limit has a
 sync and an asyncio form (the queue's raw-ASGI fast path runs on the event
 loop). They live on the waiting room's Redis (ticketing.redisconn.queue_client:
-the join's bot gate takes them in one pipeline with its own keys). Which limit guards which endpoint, with which numbers: docs/security.md.
+the join's bot gate takes them in one pipeline with its own keys). Which limit
+guards which endpoint, with which numbers: docs/security.md.
 """
 
 from __future__ import annotations

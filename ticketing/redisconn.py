@@ -151,8 +151,9 @@ class NodePipeline(_Recorder):
     is one plain pipeline to that node (one round trip per node touched, in
     turn). Replies come back in the order the commands were queued. When a
     node lost a script (a restart, a failover) the script is loaded again
-    (SCRIPT LOAD, to every primary) and the commands that needed it run again, as a single Redis's pipeline
-    would have loaded it first; a redirected command follows the cluster."""
+    (SCRIPT LOAD, once, to every primary) and the commands that needed it run
+    again, as a single Redis's pipeline would have loaded it first; a
+    redirected command follows the cluster."""
 
     def __init__(self, cluster: redis.RedisCluster, sources: dict[str, str]) -> None:
         super().__init__(sources)
@@ -161,22 +162,24 @@ class NodePipeline(_Recorder):
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         queued, self._queued = self._queued, []
         by_node: dict[str, tuple[Any, list[int]]] = {}
+        cluster: Any = self._cluster  # its node lookups are untyped
         for i, cmd in enumerate(queued):
             key = cmd.key
-            cluster: Any = self._cluster  # its node lookups are untyped
             node = cluster.get_node_from_key(key) if key is not None else cluster.get_default_node()
             by_node.setdefault(node.name, (node, []))[1].append(i)
         replies: list[Any] = [None] * len(queued)
         for node, indexes in by_node.values():
             conn = self._cluster.get_redis_connection(node)
             got = self._run(conn, [queued[i] for i in indexes])
-            retry = []
+            retry, missing = [], set()
             for i, reply in zip(indexes, got, strict=True):
                 source = self._missing_script(queued[i], reply)
                 if source is not None:
-                    self._cluster.script_load(source)  # to every primary, as Script objects do
+                    missing.add(source)
                     retry.append(i)
                 replies[i] = reply
+            for source in missing:
+                self._cluster.script_load(source)  # to every primary, as Script objects do
             for i, reply in zip(retry, self._run(conn, [queued[i] for i in retry]), strict=True):
                 replies[i] = reply
         for i, reply in enumerate(replies):
@@ -262,12 +265,14 @@ class FanOut(_Recorder):
 
     async def _on_node(self, conn: aredis.Redis, cmds: list[_Queued]) -> list[Any]:
         got = await self._run(conn, cmds)
-        retry = []
+        retry, missing = [], set()
         for n, (cmd, reply) in enumerate(zip(cmds, got, strict=True)):
             source = self._missing_script(cmd, reply)
             if source is not None:
-                await self._cluster.script_load(source)  # to every primary
+                missing.add(source)
                 retry.append(n)
+        for source in missing:
+            await self._cluster.script_load(source)  # to every primary
         for n, reply in zip(retry, await self._run(conn, [cmds[n] for n in retry]), strict=True):
             got[n] = reply
         return got
