@@ -14,8 +14,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-# private_redis, silent_redis_url: Redis outages on demand.
-pytest_plugins = ["ticketing.tests.redis_outage"]
+# private_redis, silent_redis_url: Redis outages on demand; redis_cluster,
+# queue_on_cluster: a local 3-master Redis Cluster.
+pytest_plugins = ["ticketing.tests.redis_outage", "ticketing.tests.redis_cluster"]
 
 ROOT = Path(__file__).resolve().parent
 

@@ -148,9 +148,8 @@ def fill_queue(event, count: int, *, now: float) -> None:  # type: ignore[no-unt
 
     setup = services.load_setup(event)
     lane = setup.general.id
-    c = rs.client()
     for start in range(0, count, 1000):
-        pipe = c.pipeline(transaction=False)
+        pipe = rs.pipeline()
         for i in range(start, min(count, start + 1000)):
             rs.run(
                 "join", *join_call(event.pk, lane, passes.browser_binding(f"bench-{i}"), now, setup=setup), pipe=pipe

@@ -9,6 +9,9 @@ made before the clock starts at a trivial difficulty (the server's check is
 two HMACs and a SET NX whatever the difficulty). Without it the event asks
 for none (difficulty 0). The join limits are off unless set in the
 environment (see LIMITS).
+
+CLUSTER=1: the waiting room (its keys, scripts and the join limiters) on a
+local 3-master Redis Cluster (docs/redis-cluster.md) instead of REDIS_URL.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from _common import bench_event, drop_queue, free_port, setup_django, start_server, stop
 
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
 DURATION = float(os.environ.get("DURATION", "10"))
 CHALLENGE = os.environ.get("CHALLENGE") == "1"
+CLUSTER = os.environ.get("CLUSTER") == "1"
 # The join limits (one client address here): off unless set in the environment
 # (e.g. "1000000/6000000" each: every join pays their Redis round trip, none is refused).
 LIMITS = {
@@ -99,10 +105,26 @@ def cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
+    cluster = None
+    if CLUSTER:
+        from ticketing.tests.redis_cluster import LocalCluster
+
+        cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="bench-cluster-")))
+        # Set before Django starts here and inherited by the servers started below.
+        os.environ["QUEUE_REDIS_URL"], os.environ["QUEUE_REDIS_CLUSTER"] = cluster.url, "1"
+    try:
+        run()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run() -> None:
     setup_django()
     event = bench_event()
     servers = sys.argv[1:] or ["daphne", "uvicorn"]
     mode = "each with a solved challenge" if CHALLENGE else "no challenge"
+    mode += ", the queue on a 3-master Redis Cluster" if CLUSTER else ""
     print(f"Joins through HTTP, {CONCURRENCY} keep-alive connections, {DURATION:.0f} s, one server process, {mode}")
     for kind in servers:
         bench_event()

@@ -48,6 +48,7 @@ from queueroom.models import QueueConfig
 from queueroom.services.errors import REDIS_DOWN, QueueError, unavailable
 from queueroom.services.setup import QueueSetup
 from ticketing import limiters
+from ticketing.redisconn import async_script_pipeline, script_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -352,18 +353,18 @@ def check_join(
     try:
         c, scripts = limiters.sync_client()
         bucket_script = scripts["token_bucket"]
-        pipe = c.pipeline(transaction=False)
+        pipe = script_pipeline(c, scripts)
         _buckets(gate, pipe, bucket_script.sha)
         _extras(gate, pipe)
         replies = pipe.execute(raise_on_error=False)
         if _script_missing(gate, replies):  # Redis restarted or flushed: load it, take the tokens again
             c.script_load(bucket_script.script)
-            pipe = c.pipeline(transaction=False)
+            pipe = script_pipeline(c, scripts)
             _buckets(gate, pipe, bucket_script.sha)
             replies[: len(gate.calls)] = pipe.execute(raise_on_error=False)
         refusal, verdict, counts = _judge(gate, _raised(replies))
         if _needs_followup(gate, counts):
-            pipe = c.pipeline(transaction=False)
+            pipe = script_pipeline(c, scripts)
             _record(gate, pipe, counts)
             abuse = _abuse_args(gate)
             if abuse is not None:
@@ -395,18 +396,18 @@ async def acheck_join(
     try:
         c, scripts = limiters.async_client()
         bucket_script = scripts["token_bucket"]
-        pipe = c.pipeline(transaction=False)
+        pipe = async_script_pipeline(c, scripts)
         _buckets(gate, pipe, bucket_script.sha)
         _extras(gate, pipe)
         replies = await pipe.execute(raise_on_error=False)
         if _script_missing(gate, replies):
             await c.script_load(bucket_script.script)
-            pipe = c.pipeline(transaction=False)
+            pipe = async_script_pipeline(c, scripts)
             _buckets(gate, pipe, bucket_script.sha)
             replies[: len(gate.calls)] = await pipe.execute(raise_on_error=False)
         refusal, verdict, counts = _judge(gate, _raised(replies))
         if _needs_followup(gate, counts):
-            pipe = c.pipeline(transaction=False)
+            pipe = async_script_pipeline(c, scripts)
             _record(gate, pipe, counts)
             abuse = _abuse_args(gate)
             if abuse is not None:

@@ -6,6 +6,12 @@ The scripts live in queueroom/lua/<name>.lua (so editors and linters see
 Lua), read once when this module is imported and registered with each
 client (EVALSHA, falling back to EVAL after a Redis restart). They are
 found next to this file: no build step copies them.
+
+On a Redis Cluster (settings.QUEUE_REDIS_CLUSTER, docs/redis-cluster.md) the
+clients are RedisCluster: each script runs on the node of its keys' slot
+(every key a script touches carries its event's hash tag, queueroom.keys),
+SCRIPT LOAD goes to every primary, and a pipeline that runs scripts is
+``pipeline()`` (redis-py's cluster pipeline refuses scripts).
 """
 
 from __future__ import annotations
@@ -18,10 +24,9 @@ from typing import Any
 
 import redis
 import redis.asyncio as aredis
-from django.conf import settings
 from django.core.signals import setting_changed
 
-from ticketing.redisconn import CLIENT_SETTINGS, client_options
+from ticketing.redisconn import CLIENT_SETTINGS, queue_async_client, queue_client, script_pipeline
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 NAMES = ("join", "status", "claim", "heartbeat", "leave", "end_session", "tick", "leader", "release")
@@ -37,7 +42,7 @@ _SCRIPTS = {name: _load(name) for name in NAMES}
 
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, **client_options())
+    return queue_client()
 
 
 @cache
@@ -53,6 +58,12 @@ def run(name: str, keys: list[str], args: list[Any], *, pipe: Any = None) -> Any
     return script(keys=keys, args=args)
 
 
+def pipeline() -> Any:
+    """A non-transactional pipeline of the queue's client to ``run`` scripts
+    in (``pipe=``); on a cluster, one that can (ticketing.redisconn.NodePipeline)."""
+    return script_pipeline(client(), _sync_scripts())
+
+
 _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aredis.Redis, dict[str, Any]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -63,7 +74,7 @@ def async_client() -> tuple[aredis.Redis, dict[str, Any]]:
     loop = asyncio.get_running_loop()
     found = _async.get(loop)
     if found is None:
-        c = aredis.Redis.from_url(settings.REDIS_URL, **client_options())
+        c = queue_async_client()
         found = (c, {name: c.register_script(src) for name, src in _SCRIPTS.items()})
         _async[loop] = found
     return found

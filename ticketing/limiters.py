@@ -9,7 +9,9 @@ Redis Cluster node can run it: the scripts touch only the key they are given).
 The caller passes the time, so tests control it; in production it is the
 caller's clock (one machine, or hosts kept in step by NTP). Each limit has a
 sync and an asyncio form (the queue's raw-ASGI fast path runs on the event
-loop). Which limit guards which endpoint, with which numbers: docs/security.md.
+loop). They live on the waiting room's Redis (ticketing.redisconn.queue_client:
+the join's bot gate takes them in one pipeline with its own keys). Which limit
+guards which endpoint, with which numbers: docs/security.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from ticketing.redisconn import CLIENT_SETTINGS, client_options
+from ticketing.redisconn import CLIENT_SETTINGS, queue_async_client, queue_client
 
 LUA = Path(__file__).resolve().parent / "lua"
 # Read at import: a process without its scripts does not start.
@@ -36,7 +38,7 @@ _SOURCES = {name: (LUA / f"{name}.lua").read_text(encoding="utf-8") for name in 
 
 @cache
 def _sync() -> tuple[redis.Redis, dict[str, Any]]:
-    c = redis.Redis.from_url(settings.REDIS_URL, **client_options())
+    c = queue_client()
     return c, {name: c.register_script(src) for name, src in _SOURCES.items()}
 
 
@@ -49,7 +51,7 @@ def _for_loop() -> tuple[aredis.Redis, dict[str, Any]]:
     loop = asyncio.get_running_loop()
     found = _async.get(loop)
     if found is None:
-        c = aredis.Redis.from_url(settings.REDIS_URL, **client_options())
+        c = queue_async_client()
         found = (c, {name: c.register_script(src) for name, src in _SOURCES.items()})
         _async[loop] = found
     return found

@@ -143,6 +143,13 @@ if envstr("PYTEST_XDIST_WORKER", ""):
 REDIS_CONNECT_TIMEOUT = envfloat("REDIS_CONNECT_TIMEOUT", 1.0, minimum=0.05)
 REDIS_SOCKET_TIMEOUT = envfloat("REDIS_SOCKET_TIMEOUT", 2.0, minimum=0.05)
 
+# The waiting room's Redis (queueroom's keys and scripts, the join's rate
+# limiters): REDIS_URL unless set. QUEUE_REDIS_CLUSTER=1 makes it a Redis
+# Cluster (the URL names any node of it; the cache, the channel layer and
+# Celery stay on REDIS_URL): docs/redis-cluster.md.
+QUEUE_REDIS_URL = envstr("QUEUE_REDIS_URL", "")
+QUEUE_REDIS_CLUSTER = envbool("QUEUE_REDIS_CLUSTER", False)
+
 CACHES = {
     "default": {
         # django-redis with django-prometheus' hit, miss and failure counters.

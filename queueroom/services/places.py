@@ -280,9 +280,8 @@ def heartbeat_many(*, tokens: list[str], now: float) -> None:
     """heartbeat() for many places in pipelined batches (the WebSocket hub's
     connections, once a minute)."""
     idle = lease_idle_seconds()
-    c = rs.client()
     for start in range(0, len(tokens), 500):
-        pipe = c.pipeline(transaction=False)
+        pipe = rs.pipeline()
         for token in tokens[start : start + 500]:
             try:
                 t = passes.verify_token(token)
