@@ -37,6 +37,7 @@ from locust.exception import StopUser
 
 import locustfiles.onsale as onsale  # a module, not the class: Locust would run OnSaleFan too
 from locustfiles.pow import join_body
+from locustfiles.promoter import Promoter  # noqa: F401 - a promoter watches the dashboard (SIM_PROMOTERS)
 
 LEAVE_SHARE = float(os.environ.get("LOCUST_LEAVE_SHARE", "0.02"))
 PRESALE_CODE = os.environ.get("SIM_PRESALE_CODE", "")
