@@ -115,12 +115,15 @@ TEMPLATES = [
 DATABASE_URL = envstr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ticketing")
 DB_POOL = envbool("DB_POOL", True)
 DB_POOL_MAX = envint("DB_POOL_MAX", 20, minimum=1)
+# How long a request waits for a pooled connection before it answers 503:
+# all of them busy, or PostgreSQL down (docs/failures.md).
+DB_POOL_TIMEOUT = envfloat("DB_POOL_TIMEOUT", 10.0, minimum=0.1)
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=False)
 _db.setdefault("OPTIONS", {})
 if DB_POOL:
     # psycopg's pool: under ASGI each request runs on a thread of the sync
     # executor, and a pooled connection saves a TCP+auth handshake per request.
-    _db["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_MAX, "timeout": 10}
+    _db["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT}
 _db["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "") or None}
 # Not django-prometheus' database wrapper: under our prepared statements and
 # the psycopg pool it was suspected of "prepared statement already exists" in

@@ -260,7 +260,7 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def tests_database_url() -> str:
+def worker_database_url() -> str:
     """The URL of this pytest worker's test database (as live.process_env builds it)."""
     return process_env()["DATABASE_URL"]
 
