@@ -200,8 +200,17 @@ CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# A task that acks late (all payment work) stays "unacknowledged" in Redis
+# while it runs. If its worker dies (kill -9, out of memory, a lost host),
+# nobody tells Redis: the next worker to start or sweep delivers it again
+# once it has been out this long. Above the longest countdown a retried
+# task waits in a worker (retry backoff stops at 600 s), or a task waiting
+# for its time would be delivered twice (harmless, every task is
+# idempotent, but wasted). Kombu's own default is an hour (docs/failures.md).
+_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 900, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
     # Bounds publishes and other commands; the worker's BRPOP is read only once
     # its socket is readable (kombu checks that connection by itself).

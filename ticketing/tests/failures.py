@@ -38,16 +38,24 @@ HANG = 60.0
 """Seconds after which waiting for a condition fails the test (a busy 2-core machine is slow, not stuck)."""
 
 
-def wait_for(condition: Callable[[], Any], *, what: str, timeout: float = HANG, every: float = 0.1) -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    *,
+    what: str,
+    timeout: float = HANG,
+    every: float = 0.1,
+    context: Callable[[], str] | None = None,
+) -> Any:
     """Poll ``condition`` until it returns something truthy (returned), or
-    fail after ``timeout`` seconds saying ``what`` never happened."""
+    fail after ``timeout`` seconds saying ``what`` never happened (and
+    ``context()``, e.g. a process's log)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:.0f} s: {what}")
+            raise AssertionError(f"after {timeout:.0f} s: {what}" + (f"\n{context()}" if context else ""))
         time.sleep(every)
 
 
