@@ -116,7 +116,9 @@ def start_web(env_extra: dict[str, str], *, logs: Path, name: str = "web") -> tu
     """The web server as ``make run`` starts it (scripts/devstack.py
     web_command), on a free port, waited for until /healthz answers."""
     port = free_port()
-    env = process_env(env_extra)
+    # As the root conftest's autouse fixture does in-process: a join is one
+    # request, no proof of work (queueroom/tests/test_bots.py tests that).
+    env = process_env({"QUEUE_CHALLENGE_MAX_NUMBER": "0", **env_extra})
     proc = Proc(name, devstack.web_command(env, "127.0.0.1", str(port)), env=env, logs=logs)
     base = f"http://127.0.0.1:{port}"
 
