@@ -22,7 +22,9 @@ across the processes that share it through Redis.
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,17 @@ from payments import breaker, keys, tasks
 from payments.bucket import redis_client
 from queueroom import services as queue
 from queueroom.tests.conftest import _clean_queue_state  # noqa: F401 - autouse: this module's queue keys
-from ticketing.tests.failures import Browser, Proc, python, running, start_web, wait_for
-from ticketing.tests.live import admitter, free_port
+from ticketing.tests.failures import (
+    Browser,
+    Proc,
+    leader_pid,
+    python,
+    running,
+    start_admitter,
+    start_web,
+    wait_for,
+)
+from ticketing.tests.live import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the processes read what the test committed
 
@@ -58,8 +69,6 @@ class LocalStripe:
         wait_for(self._answers, what="localstripe answers", context=self.proc.output)
 
     def _answers(self) -> bool:
-        import socket
-
         assert self.proc.alive(), self.proc.output()
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
@@ -86,9 +95,19 @@ def _unavailable(answer: Any) -> None:
     assert answer.json()["error"] == "payment_provider_unavailable"
 
 
-def test_psp_down_breaker_opens_admission_pauses_and_all_recovers(small_event, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def psp(tmp_path: Path) -> Iterator[LocalStripe]:
+    server = LocalStripe(tmp_path)
+    try:
+        yield server
+    finally:
+        server.proc.kill()  # whichever run of it is current
+
+
+def test_psp_down_breaker_opens_admission_pauses_and_all_recovers(
+    small_event, settings, psp: LocalStripe, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     Event.objects.filter(pk=small_event.pk).update(admission_rate_per_minute=600, max_in_store=100)
-    psp = LocalStripe(tmp_path)
     settings.STRIPE_API_BASE = psp.url  # the probe below runs here, as beat's task would in a worker
     env = {
         "STRIPE_API_BASE": psp.url,
@@ -98,51 +117,54 @@ def test_psp_down_breaker_opens_admission_pauses_and_all_recovers(small_event, s
         "STORE_ACCESS_CHECK": "",  # holds without a pass: the door has its own tests
         "PSP_BUCKET_PER_MINUTE": "60000",
     }
-    web, base = start_web(env, logs=tmp_path)
-    with running(web, psp.proc), admitter(ticks=600):
-        # Before: fans are admitted, a fan holds and checks out (the intent exists at the PSP).
-        first, token = _join(base)
-        wait_for(lambda: _status(first, token) == "ADMITTED", what="the admitter admits a fan")
-        buyer = Browser(base)
-        order = buyer.call("POST", HOLDS, {"section": "PISTA", "quantity": 1}).json()["order_id"]
-        assert buyer.call("POST", f"/api/v1/orders/{order}/checkout/").status_code == 200
+    admitting = start_admitter(logs=tmp_path)  # starts while the web server does
+    with running(admitting):
+        web, base = start_web(env, logs=tmp_path)
+        with running(web):
+            wait_for(lambda: leader_pid() == admitting.pid, what="the admitter leads", context=admitting.output)
+            # Before: fans are admitted, a fan holds and checks out (the intent exists at the PSP).
+            first, token = _join(base)
+            wait_for(lambda: _status(first, token) == "ADMITTED", what="the admitter admits a fan")
+            buyer = Browser(base)
+            order = buyer.call("POST", HOLDS, {"section": "PISTA", "quantity": 1}).json()["order_id"]
+            assert buyer.call("POST", f"/api/v1/orders/{order}/checkout/").status_code == 200
 
-        psp.proc.kill()  # kill -9
+            psp.proc.kill()  # kill -9
 
-        other = Browser(base)
-        stuck = other.call("POST", HOLDS, {"section": "PISTA", "quantity": 1}).json()["order_id"]
-        for _ in range(settings.PSP_BREAKER_FAIL_MAX):
-            assert breaker.status().state == breaker.CLOSED
-            _unavailable(other.call("POST", f"/api/v1/orders/{stuck}/checkout/"))
-        assert breaker.status().state == breaker.OPEN
-        fast = other.call("POST", f"/api/v1/orders/{stuck}/checkout/")  # refused by the breaker, no PSP call
-        _unavailable(fast)
-        assert 1 <= int(fast.headers["Retry-After"]) <= settings.PSP_BREAKER_RESET_SECONDS
-        assert "paused" in fast.json()["detail"]
+            other = Browser(base)
+            stuck = other.call("POST", HOLDS, {"section": "PISTA", "quantity": 1}).json()["order_id"]
+            for _ in range(settings.PSP_BREAKER_FAIL_MAX):
+                assert breaker.status().state == breaker.CLOSED
+                _unavailable(other.call("POST", f"/api/v1/orders/{stuck}/checkout/"))
+            assert breaker.status().state == breaker.OPEN
+            fast = other.call("POST", f"/api/v1/orders/{stuck}/checkout/")  # refused by the breaker, no PSP call
+            _unavailable(fast)
+            assert 1 <= int(fast.headers["Retry-After"]) <= settings.PSP_BREAKER_RESET_SECONDS
+            assert "paused" in fast.json()["detail"]
 
-        # Admission pauses: newcomers wait, over several ticks, and the state says why.
-        waiting = [_join(base) for _ in range(3)]
-        opened = breaker.status().opened_at
-        assert opened is not None
-        wait_for(
-            lambda: (doc := queue.state_document(small_event.pk)) and doc["t"] >= opened + 2 and doc["paused"],
-            what="two admission ticks pass while the breaker is open",
-        )
-        doc = queue.state_document(small_event.pk)
-        assert doc is not None and doc["paused_reason"] == "payments_unavailable"
-        assert [_status(fan, tok) for fan, tok in waiting] == ["WAITING"] * 3
+            # Admission pauses: newcomers wait, over several ticks, and the state says why.
+            waiting = [_join(base) for _ in range(3)]
+            opened = breaker.status().opened_at
+            assert opened is not None
+            wait_for(
+                lambda: (doc := queue.state_document(small_event.pk)) and doc["t"] >= opened + 2 and doc["paused"],
+                what="two admission ticks pass while the breaker is open",
+            )
+            doc = queue.state_document(small_event.pk)
+            assert doc is not None and doc["paused_reason"] == "payments_unavailable"
+            assert [_status(fan, tok) for fan, tok in waiting] == ["WAITING"] * 3
 
-        psp.start()  # back on its port, with its payments
-        # The reset time passes (moved back rather than waited out), then the probe's one trial closes it.
-        redis_client().set(keys.breaker("opened_at"), int(time.time()) - settings.PSP_BREAKER_RESET_SECONDS - 1)
-        assert breaker.status().trial_due
-        assert tasks.probe() == breaker.CLOSED
+            psp.start()  # back on its port, with its payments
+            # The reset time passes (moved back rather than waited out), then the probe's one trial closes it.
+            redis_client().set(keys.breaker("opened_at"), int(time.time()) - settings.PSP_BREAKER_RESET_SECONDS - 1)
+            assert breaker.status().trial_due
+            assert tasks.probe() == breaker.CLOSED
 
-        # Admission resumes by itself; the holding fan pays.
-        for fan, tok in waiting:
-            wait_for(lambda fan=fan, tok=tok: _status(fan, tok) == "ADMITTED", what="admission resumes")
-        paid = buyer.call("POST", f"/api/v1/orders/{order}/pay/", {"payment_method": "pm_card_visa"})
-        assert paid.status_code == 200, paid.text
-        assert buyer.call("GET", f"/api/v1/orders/{order}/").json()["status"] == "PAID"
-        # And the fan whose checkouts failed gets their intent now.
-        assert other.call("POST", f"/api/v1/orders/{stuck}/checkout/").status_code == 200
+            # Admission resumes by itself; the holding fan pays.
+            for fan, tok in waiting:
+                wait_for(lambda fan=fan, tok=tok: _status(fan, tok) == "ADMITTED", what="admission resumes")
+            paid = buyer.call("POST", f"/api/v1/orders/{order}/pay/", {"payment_method": "pm_card_visa"})
+            assert paid.status_code == 200, paid.text
+            assert buyer.call("GET", f"/api/v1/orders/{order}/").json()["status"] == "PAID"
+            # And the fan whose checkouts failed gets their intent now.
+            assert other.call("POST", f"/api/v1/orders/{stuck}/checkout/").status_code == 200

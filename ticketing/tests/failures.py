@@ -133,6 +133,21 @@ def start_web(env_extra: dict[str, str], *, logs: Path, name: str = "web") -> tu
     return proc, base
 
 
+def start_admitter(*, logs: Path, name: str = "admitter", ticks: int = 600) -> Proc:
+    """The real admitter (``manage.py run_admitter``), not waited for: it
+    ticks once it holds the leader lock (``leader_pid``)."""
+    return Proc(name, python("manage.py", "run_admitter", "--ticks", str(ticks)), env=process_env(), logs=logs)
+
+
+def leader_pid() -> int | None:
+    """The pid of the admitter holding the leader lock (its owner is "host:pid"), if one does."""
+    from queueroom import keys
+    from queueroom import redis_scripts as rs
+
+    owner = rs.client().get(keys.leader())
+    return int(owner.rsplit(":", 1)[1]) if owner else None
+
+
 @contextmanager
 def running(*procs: Proc) -> Iterator[None]:
     """Kill these processes however the block ends."""
