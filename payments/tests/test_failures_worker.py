@@ -61,7 +61,9 @@ class HoldingPSP:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                answer = requests.request(self.command, proxy.target + self.path, data=body, headers=headers, timeout=30)
+                answer = requests.request(
+                    self.command, proxy.target + self.path, data=body, headers=headers, timeout=30
+                )
                 if self.command == "POST" and CONFIRM.match(self.path) and not proxy.charged.is_set():
                     proxy.charged.set()
                     proxy.released.wait(120)  # the worker is killed meanwhile: nobody reads an answer
@@ -120,9 +122,9 @@ def unacked() -> dict[str, float]:
     return {tag.decode(): score for tag, score in bucket.redis_client().zrange(index, 0, -1, withscores=True)}
 
 
-def test_a_worker_killed_mid_payment_is_replaced_and_the_order_settles_once(
+def test_a_worker_killed_mid_payment_is_replaced_and_the_order_settles_once(  # type: ignore[no-untyped-def]
     fan, small_event, settings, holding_psp: HoldingPSP, fresh_psp, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     order = hold(fan, 1)
     assert post_json(fan, f"/api/v1/orders/{order.pk}/checkout/").status_code == 200
     # The PSP's line is long: the fan's request hands the payment to the worker (202, "processing").
@@ -135,7 +137,9 @@ def test_a_worker_killed_mid_payment_is_replaced_and_the_order_settles_once(
 
     first = payments_worker("first", holding_psp.url, tmp_path)
     try:
-        assert wait_for(lambda: holding_psp.charged.wait(0.2) or not first.alive(), what="the worker confirms", context=first.output)
+        assert wait_for(
+            lambda: holding_psp.charged.wait(0.2) or not first.alive(), what="the worker confirms", context=first.output
+        )
         assert first.alive(), first.output()
         taken = unacked()
         assert len(taken) == 1  # the task, taken and not acknowledged

@@ -145,7 +145,7 @@ def leader_pid() -> int | None:
     from queueroom import redis_scripts as rs
 
     owner = rs.client().get(keys.leader())
-    return int(owner.rsplit(":", 1)[1]) if owner else None
+    return int(str(owner).rsplit(":", 1)[1]) if owner else None
 
 
 @contextmanager
@@ -278,7 +278,9 @@ class PostgresServer:
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
             subprocess.run(  # noqa: S603
-                devstack.as_postgres_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                devstack.as_postgres_user(
+                    [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+                ),
                 capture_output=True,
                 check=False,
             )

@@ -29,8 +29,8 @@ from ticketing.tests.failures import (
     python,
     running,
     start_web,
-    worker_database_url,
     wait_for,
+    worker_database_url,
 )
 from ticketing.tests.live import process_env
 
@@ -107,5 +107,3 @@ def test_postgres_crash_mid_sale(small_event, postgres: PostgresServer, tmp_path
         timeout=120,
     )
     assert check.returncode == 0 and check.stdout.startswith("OK"), check.stdout + check.stderr
-
-
