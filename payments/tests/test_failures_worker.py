@@ -27,9 +27,10 @@ import pytest
 import requests
 from django.conf import settings
 from django.core.management import call_command
+from django.db import OperationalError
 
 from inventory.models import Order
-from payments import bucket
+from payments import bucket, services, tasks
 from payments.models import Payment
 from payments.providers import get_provider
 from payments.tests.helpers import hold, post_json
@@ -178,3 +179,31 @@ def test_a_worker_killed_mid_payment_is_replaced_and_the_order_settles_once(  # 
     ).json()["data"]
     assert [c["status"] for c in charges if c.get("payment_intent") == payment.intent_id] == ["succeeded"]
     call_command("check_payments")  # exits 1 on any mismatch
+
+
+@pytest.mark.parametrize(
+    ("task", "work", "args"),
+    [
+        ("settle_payment", "settle", ("pi_x",)),
+        ("attach_intent", "attach_deferred", (1,)),
+        ("confirm_payment", "confirm_deferred", (1, "pm_card_visa")),
+    ],
+)
+def test_payment_work_is_retried_while_postgresql_is_down(task, work, args, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Not dropped: a payment task that finds PostgreSQL down (or restarting) is retried later."""
+
+    def database_down(**kwargs: object) -> None:
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    class Retried(Exception):
+        pass
+
+    def retry(*, exc: BaseException | None = None, **kwargs: object) -> None:
+        raise Retried from exc
+
+    the_task = getattr(tasks, task)
+    monkeypatch.setattr(services, work, database_down)
+    monkeypatch.setattr(the_task, "retry", retry)  # what Celery would do: publish it again, later
+    with pytest.raises(Retried) as raised:
+        the_task(*args)
+    assert isinstance(raised.value.__cause__, OperationalError)
