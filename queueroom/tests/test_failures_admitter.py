@@ -48,7 +48,10 @@ def test_the_other_admitter_takes_over_and_admits_each_place_once_in_order(small
         wait_for(
             lambda: float(client.hget(keys.meta(small_event.pk), "last_t") or 0) > last_tick,
             what="the leader ticks",
-            context=by_pid[first].output,
+            context=lambda: (
+                f"{by_pid[first].output()}\nmeta {client.hgetall(keys.meta(small_event.pk))}"
+                f" active {client.smembers(keys.active())} leader {client.get(keys.leader())} event {small_event.pk}"
+            ),
         )
 
         by_pid[first].kill()  # kill -9: the lock is not released
