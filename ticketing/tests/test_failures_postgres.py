@@ -16,13 +16,16 @@ running:
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from django.db import OperationalError
 
+from ticketing import errors
 from ticketing.tests.failures import (
     Browser,
     PostgresServer,
@@ -107,3 +110,18 @@ def test_postgres_crash_mid_sale(small_event, postgres: PostgresServer, tmp_path
         timeout=120,
     )
     assert check.returncode == 0 and check.stdout.startswith("OK"), check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events/demo-small/holds/", "/events/demo-small/"])
+def test_a_database_outage_outside_any_view_is_a_503_too(rf, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Django calls handler500 inside its ``except`` when a middleware's
+    query fails: that is a 503 as well, never a 500."""
+    request = rf.get(path)
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        answer = errors.server_error(request)
+    assert answer.status_code == 503 and answer["Retry-After"] == str(errors.DATABASE_RETRY_AFTER)
+    if path.startswith("/api/"):
+        assert json.loads(answer.content)["error"] == "unavailable"
+    assert errors.server_error(rf.get(path)).status_code == 500  # anything else is still a crash
