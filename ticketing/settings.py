@@ -211,6 +211,10 @@ _VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 900, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
     "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # Every worker looks for such tasks every 10 s (kombu's default looks
+    # every 100 s: one look in ten), so one is taken back within 10 s of its
+    # timeout even when no worker restarts. A look is one small ZRANGE.
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
     # Bounds publishes and other commands; the worker's BRPOP is read only once
     # its socket is readable (kombu checks that connection by itself).
