@@ -16,12 +16,18 @@ import smtplib
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from inventory.services.locking import Busy
 from payments import breaker, bucket, notifications, reconcile, services
 from payments.providers import ProviderUnavailable, get_provider
 
 log = logging.getLogger(__name__)
+
+
+# Retried, never dropped: the PSP down (or the breaker open), the rows busy,
+# PostgreSQL down or restarting (docs/failures.md). Every task is idempotent.
+RETRIED = (ProviderUnavailable, Busy, OperationalError, InterfaceError)
 
 
 def _countdown(exc: Exception) -> int:
@@ -32,7 +38,7 @@ def _countdown(exc: Exception) -> int:
     name="payments.settle_payment",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(ProviderUnavailable, Busy),
+    autoretry_for=RETRIED,
     retry_backoff=True,  # 1, 2, 4 ... s, at most 10 min apart (Celery's default cap)
     max_retries=None,  # never dropped: the PSP may be down for a while (breaker open)
     ignore_result=True,
@@ -55,7 +61,7 @@ def attach_intent(self, payment_id: int) -> None:  # type: ignore[no-untyped-def
     try:
         with bucket.waiting_up_to(settings.PSP_BUCKET_TASK_MAX_WAIT_SECONDS):
             services.attach_deferred(payment_id=payment_id)
-    except (ProviderUnavailable, Busy) as exc:
+    except RETRIED as exc:
         raise self.retry(exc=exc, countdown=_countdown(exc)) from exc
 
 
@@ -72,7 +78,7 @@ def confirm_payment(self, payment_id: int, payment_method: str) -> None:  # type
     try:
         with bucket.waiting_up_to(settings.PSP_BUCKET_TASK_MAX_WAIT_SECONDS):
             services.confirm_deferred(payment_id=payment_id, payment_method=payment_method)
-    except (ProviderUnavailable, Busy) as exc:
+    except RETRIED as exc:
         raise self.retry(exc=exc, countdown=_countdown(exc)) from exc
 
 

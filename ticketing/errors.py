@@ -9,12 +9,15 @@ Pages get a short friendly page in the fan's language instead.
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from ticketing.inputs import text_problem
 
 API_PREFIX = "/api/"
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -209,7 +214,30 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its ``except``: a database outage raised
+    # outside any view (a middleware's query) is a 503 too.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_DOWN):
+        return database_unavailable(request, exc)
     return client_error(request, 500)
+
+
+# PostgreSQL down or restarting: connection refused or cut, no pooled
+# connection within DB_POOL_TIMEOUT, a statement cancelled. The request's
+# transaction was rolled back as a whole, so the answer is "nothing was
+# changed, try again", not a crash (docs/failures.md).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """503 ``unavailable`` with Retry-After (a page for pages), one log line without a traceback."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
+    detail = "The database is not answering; nothing was changed. Try again in a moment."
+    response = client_error(request, 503, "unavailable", detail)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -244,6 +272,8 @@ class ClientErrorMiddleware:
             return client_error(request, 413)
         if isinstance(exception, SuspiciousOperation | BadRequest):
             return client_error(request, 400)
+        if isinstance(exception, DATABASE_DOWN):
+            return database_unavailable(request, exception)
         return None
 
     def _refuse(self, request: HttpRequest) -> HttpResponse | None:

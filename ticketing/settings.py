@@ -115,12 +115,15 @@ TEMPLATES = [
 DATABASE_URL = envstr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ticketing")
 DB_POOL = envbool("DB_POOL", True)
 DB_POOL_MAX = envint("DB_POOL_MAX", 20, minimum=1)
+# How long a request waits for a pooled connection before it answers 503:
+# all of them busy, or PostgreSQL down (docs/failures.md).
+DB_POOL_TIMEOUT = envfloat("DB_POOL_TIMEOUT", 10.0, minimum=0.1)
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=False)
 _db.setdefault("OPTIONS", {})
 if DB_POOL:
     # psycopg's pool: under ASGI each request runs on a thread of the sync
     # executor, and a pooled connection saves a TCP+auth handshake per request.
-    _db["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_MAX, "timeout": 10}
+    _db["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT}
 _db["TEST"] = {"NAME": envstr("TEST_DATABASE_NAME", "") or None}
 # Not django-prometheus' database wrapper: under our prepared statements and
 # the psycopg pool it was suspected of "prepared statement already exists" in
@@ -208,8 +211,21 @@ CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# A task that acks late (all payment work) stays "unacknowledged" in Redis
+# while it runs. If its worker dies (kill -9, out of memory, a lost host),
+# nobody tells Redis: the next worker to start or sweep delivers it again
+# once it has been out this long. Above the longest countdown a retried
+# task waits in a worker (retry backoff stops at 600 s), or a task waiting
+# for its time would be delivered twice (harmless, every task is
+# idempotent, but wasted). Kombu's own default is an hour (docs/failures.md).
+_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 900, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # Every worker looks for such tasks every 10 s (kombu's default looks
+    # every 100 s: one look in ten), so one is taken back within 10 s of its
+    # timeout even when no worker restarts. A look is one small ZRANGE.
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
     # Bounds publishes and other commands; the worker's BRPOP is read only once
     # its socket is readable (kombu checks that connection by itself).
