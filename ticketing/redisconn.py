@@ -68,7 +68,16 @@ def queue_client() -> redis.Redis:
             queue_url(), retry=Retry(NoBackoff(), CLUSTER_RETRIES), **client_options()
         )
         return cluster  # type: ignore[return-value]
-    return redis.Redis.from_url(queue_url(), **client_options())
+    return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(queue_url(), **pool_options()))
+
+
+def pool_options() -> dict[str, Any]:
+    """A single Redis's pool: at most max_connections at once, and a command
+    that finds them all busy waits up to REDIS_SOCKET_TIMEOUT for one to come
+    back instead of failing at once. The simulation's surge at the opening
+    (every pre-queue fan polling as the draw lands) found the plain pool's
+    "Too many connections": 503s to fans whose place was fine."""
+    return {**client_options(), "timeout": settings.REDIS_SOCKET_TIMEOUT}
 
 
 def queue_async_client() -> aredis.Redis:
@@ -78,7 +87,7 @@ def queue_async_client() -> aredis.Redis:
             queue_url(), retry=AsyncRetry(NoBackoff(), CLUSTER_RETRIES), **client_options()
         )
         return cluster  # type: ignore[return-value]
-    return aredis.Redis.from_url(queue_url(), **client_options())
+    return aredis.Redis(connection_pool=aredis.BlockingConnectionPool.from_url(queue_url(), **pool_options()))
 
 
 # --- pipelines that run scripts -------------------------------------------------------
