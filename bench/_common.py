@@ -85,7 +85,16 @@ def start_server(kind: str, port: int, env_extra: dict[str, str] | None = None) 
         cmd = [str(VENV_BIN / "uvicorn"), "ticketing.asgi:application", "--port", str(port), "--log-level", "warning"]
         cmd += ["--no-access-log", "--ws", os.environ.get("UVICORN_WS", "auto")]
     else:
-        cmd = [str(VENV_BIN / "daphne"), "-p", str(port), "-v", "0", "ticketing.asgi:application"]
+        cmd = [
+            str(VENV_BIN / "python"),
+            "-m",
+            "ticketing.server",
+            "-p",
+            str(port),
+            "-v",
+            "0",
+            "ticketing.asgi:application",
+        ]
     if os.environ.get("PROFILE_SERVER"):
         cmd = [str(VENV_BIN / "python"), "-m", "cProfile", "-o", os.environ["PROFILE_SERVER"], *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)

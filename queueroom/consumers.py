@@ -2,10 +2,23 @@
 
 The admitter publishes one state document per event per tick to the channel
 layer group of the event. Each server process (event loop) holds ONE layer
-channel in those groups (QueueHub) and writes every local connection its own
-position derived from the document. Consumers do not join groups themselves:
-Channels would then run one handler per consumer per tick, each behind a
-thread hop, which measured 330-550 µs per message (see docs/performance.md).
+channel in those groups (QueueHub), encodes ONE ``queue.tick`` frame per
+event and tick (messages.tick_frame: each lane's front, leavers, rate) and
+writes that same frame to every local connection of the event; each fan's
+page computes its own position and ETA from it and the place it was told on
+connect (messages.frame_state is the arithmetic). Per-fan messages go out
+only on connect (the snapshot, with the fan's lane and place), on a resync,
+and on the fan's own transitions (the turn came: offered or admitted).
+Consumers do not join groups themselves: Channels would then run one handler
+per consumer per tick, each behind a thread hop, which measured 330-550 µs
+per message (see docs/performance.md).
+
+Under ticketing.server (Daphne, `make run`) each WebSocket scope carries a
+``ticketing.shared_frames`` extension: the frame is framed once per tick and
+its bytes written straight to each socket, past the per-connection ASGI
+send, Daphne's reply handling and autobahn's framing. Elsewhere (uvicorn,
+tests) the frame goes through the ASGI send. Either way a socket that does
+not read skips frames and is closed (QUEUE_WS_MAX_BACKLOG_BYTES).
 
 Consumers hold no truth: on connect they subscribe first, then send a
 snapshot read from Redis, so a reconnect always resyncs.
@@ -16,10 +29,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import math
 import time
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,7 +40,7 @@ from django.conf import settings
 
 from inventory.identity import fan_id_from_scope
 from queueroom import keys, messages, passes, services
-from queueroom.messages import FanStatus, QueueState
+from queueroom.messages import FanStatus
 from queueroom.shuffle import place_of
 from queueroom.socket_limits import MessageBucket, Verdict, sockets
 
@@ -37,19 +49,20 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 60.0
 
 
-class _LaneView:
-    """Per tick and lane, what every connection of the lane shares."""
+class FrameWriter(Protocol):
+    """``scope["extensions"]["ticketing.shared_frames"]`` (ticketing.server)."""
 
-    __slots__ = ("gone", "behind_front", "per_second", "template")
+    def prepare(self, text: str) -> Any:
+        """The frame's bytes on the wire, made once per tick for every socket."""
 
-    def __init__(self, doc: dict[str, Any], lane: dict[str, Any]) -> None:
-        self.gone = lane["gone"]
-        self.behind_front = max(lane["seq"] - lane["front"], 1)
-        self.per_second = max(lane["per_second"] or doc["rate_per_minute"] / 60, 1 / 60)
-        # position, ahead, eta_seconds, eta_range (low, high): see on_tick.
-        self.template = messages.waiting_template(
-            total_waiting=int(doc["waiting"]), paused=doc["paused"], updated_at=doc["t"]
-        )
+    def write(self, prepared: Any) -> bool:
+        """Write a prepared frame now; False if the socket is not open."""
+
+    def backlog(self) -> int:
+        """Bytes written to the socket and not yet taken by the kernel."""
+
+    def abort(self) -> None:
+        """Close the connection at once, dropping what is unsent."""
 
 
 class QueueHub:
@@ -97,28 +110,83 @@ class QueueHub:
             self.messages += 1
             started = time.perf_counter()
             local = list(self.by_event.get(int(doc["event"]), ()))
-            # The loop allocates a few objects per connection; with tens of
+            if not local:
+                continue
+            # The loop touches a few objects per connection; with tens of
             # thousands of connections alive, the cyclic GC would otherwise run
             # full collections over all of them in the middle of the fan-out.
             # Nothing here makes cycles, so collect after it instead.
             paused_gc = gc.isenabled()
             gc.disable()
             try:
-                for consumer in local:
-                    try:
-                        await consumer.on_tick(doc)
-                    except Exception:  # one broken socket must not stop the fan-out
-                        log.exception("queue fan-out to one connection failed")
+                written = await self.fan_out(doc, local)
             finally:
                 if paused_gc:
                     gc.enable()
             log.debug(
-                "fan-out of event %s to %d connections: %.1f ms (%.1f ms after the tick)",
+                "fan-out of event %s to %d connections (%d frames written): %.1f ms (%.1f ms after the tick)",
                 doc["event"],
                 len(local),
+                written,
                 (time.perf_counter() - started) * 1000,
                 (time.time() - doc["t"]) * 1000,
             )
+
+    async def fan_out(self, doc: dict[str, Any], local: list[QueueConsumer]) -> int:
+        """Write the tick's one frame to every connection of the event that
+        is listening, and start the claims of those whose turn came. Returns
+        the number of frames written."""
+        frame = messages.tick_frame(doc)
+        prepared: Any = None
+        lanes: dict[int, tuple[bool, int | None, dict[str, Any]]] = {
+            int(k): (bool(v["opened"]), v["front"] if v["opened"] else None, v) for k, v in doc["lanes"].items()
+        }
+        closed = bool(doc["closed"])
+        max_backlog = settings.QUEUE_WS_MAX_BACKLOG_BYTES
+        max_skipped = settings.QUEUE_WS_MAX_SKIPPED_FRAMES
+        written = 0
+        for c in local:
+            if c.finished or c.claiming:
+                continue
+            if not c.synced:
+                c.pending = (doc, frame)
+                continue
+            lane = lanes.get(c.lane_id)
+            if lane is None:
+                continue
+            if closed:
+                c.finished = True  # the page reloads: the queue is over for everyone
+            elif lane[0]:
+                if c.place is None:
+                    c.place = place_of(c.ticket, m=lane[2]["m"], key_hex=lane[2]["key"])
+                if c.place <= lane[1]:  # type: ignore[operator]
+                    # Our turn came this tick (or we were skipped): ask Redis
+                    # once, and tell this fan alone.
+                    c.claiming = True
+                    asyncio.ensure_future(c._claim())
+                    continue
+            try:
+                writer = c.frames
+                if writer is None:
+                    await c.base_send({"type": "websocket.send", "text": frame})
+                    written += 1
+                    continue
+                if writer.backlog() > max_backlog:
+                    # Not reading: skip (the next frame supersedes this one), then close.
+                    c.skipped += 1
+                    if c.skipped >= max_skipped:
+                        log.info("websocket closed: %d frames unread by %s", c.skipped, c.address)
+                        c.closing = True
+                        writer.abort()
+                    continue
+                c.skipped = 0
+                if prepared is None:
+                    prepared = writer.prepare(frame)
+                if writer.write(prepared):
+                    written += 1
+            except Exception:  # one broken socket must not stop the fan-out
+                log.exception("queue fan-out to one connection failed")
+        return written
 
     async def _heartbeats(self) -> None:
         # Connected fans keep their places: one pipelined batch per process.
@@ -149,6 +217,8 @@ class QueueConsumer(AsyncWebsocketConsumer):
     live = False
     counted = False  # holds a place in socket_limits.sockets
     closing = False
+    frames: FrameWriter | None = None  # the server's shared-frame writer, if it has one
+    skipped = 0  # shared frames skipped in a row because the socket was not reading
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -177,8 +247,9 @@ class QueueConsumer(AsyncWebsocketConsumer):
         self.place: int | None = None
         self.claiming = False
         self.finished = False
-        self.pending: dict[str, Any] | None = None
+        self.pending: tuple[dict[str, Any], str] | None = None
         self.synced = False
+        self.frames = self.scope.get("extensions", {}).get("ticketing.shared_frames")
         await self.accept()
         # Subscribe first, then the snapshot: no tick can fall in between.
         await hub().register(self)
@@ -195,8 +266,8 @@ class QueueConsumer(AsyncWebsocketConsumer):
         await self._send_status(snapshot)
         self.synced = True
         pending = self._take_pending()
-        if pending is not None and pending["t"] > now:
-            await self.on_tick(pending)
+        if pending is not None and pending[0]["t"] > now:
+            await hub().fan_out(pending[0], [self])
 
     async def _refused(self) -> bool:
         """Whether the socket limits refuse this connection (then it is closed).
@@ -218,7 +289,7 @@ class QueueConsumer(AsyncWebsocketConsumer):
         self.counted = True
         return False
 
-    def _take_pending(self) -> dict[str, Any] | None:
+    def _take_pending(self) -> tuple[dict[str, Any], str] | None:
         """The newest tick the hub delivered while the snapshot was being read."""
         pending, self.pending = self.pending, None
         return pending
@@ -271,81 +342,7 @@ class QueueConsumer(AsyncWebsocketConsumer):
             self.finished = True
         if s.place is not None:
             self.place = s.place
-        await self.send(text_data=messages.state_message(s.queue_state()))
-
-    async def on_tick(self, doc: dict[str, Any]) -> None:
-        """Called by the hub for every tick of this connection's event."""
-        if not self.synced:
-            self.pending = doc
-            return
-        if self.finished or self.claiming:
-            return
-        lane = doc["lanes"].get(str(self.lane_id))
-        if lane is None:
-            return
-        if doc["closed"]:
-            self.finished = True
-            await self._state(doc, status=FanStatus.CLOSED, reason="sold_out")
-            return
-        if not lane["opened"]:
-            await self._state(
-                doc, status=FanStatus.PRE_QUEUE, eta=max(int(lane["opens_at"] - doc["t"]), 0), total=lane["seq"]
-            )
-            return
-        if self.place is None:
-            self.place = place_of(self.ticket, m=lane["m"], key_hex=lane["key"])
-        front = lane["front"]
-        if self.place <= front:
-            # Our turn came this tick (or we were skipped): ask Redis once.
-            self.claiming = True
-            asyncio.ensure_future(self._claim())
-            return
-        view = doc["_views"].get(self.lane_id) if "_views" in doc else None
-        if view is None:
-            view = doc.setdefault("_views", {})[self.lane_id] = _LaneView(doc, lane)
-        raw = self.place - front - 1
-        # Leavers ahead are known exactly only to Redis; the broadcast carries
-        # their count beyond the front, so prorate it (exact on GET status).
-        ahead = raw - round(view.gone * raw / view.behind_front) if view.gone else raw
-        if ahead < 0:
-            ahead = 0
-        eta = ahead / view.per_second
-        # The hot path: thousands of these per tick per process, so no dict
-        # building, no json.dumps and no consumer dispatch layers.
-        await self.base_send(
-            {
-                "type": "websocket.send",
-                "text": view.template % (ahead + 1, ahead, int(eta), int(eta * 0.8), math.ceil(eta * 1.3)),
-            }
-        )
-
-    async def _state(
-        self,
-        doc: dict[str, Any],
-        *,
-        status: FanStatus,
-        eta: int | None = None,
-        total: int | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """A queue.state every connection of the lane gets alike (pre-queue,
-        sold out): rendered once per tick and lane, like _LaneView.template."""
-        rendered = doc["_shared"] if "_shared" in doc else doc.setdefault("_shared", {})
-        text = rendered.get((self.lane_id, status))
-        if text is None:
-            state = QueueState(
-                status=status,
-                position=None,
-                ahead=None,
-                total_waiting=doc["waiting"] if total is None else total,
-                eta_seconds=eta,
-                eta_range=None,
-                paused=doc["paused"],
-                reason=reason,
-                updated_at=doc["t"],
-            )
-            text = rendered[(self.lane_id, status)] = messages.state_message(state)
-        await self.send(text_data=text)
+        await self.send(text_data=messages.snapshot_message(s.queue_state(), lane=s.lane, place=s.place))
 
     async def _claim(self) -> None:
         try:

@@ -2,17 +2,19 @@
 
 The ``queue.state`` fields (QueueState) are the same in the HTTP status
 (the API and the fast path: QueueStatus.as_dict adds the place's own fields
-around them), in the WebSocket snapshot and in every WebSocket tick. The
-per-tick message is pre-rendered once per lane and tick from the same
-fields (``waiting_template``) so that each connection costs one
-``%``-format, not a ``json.dumps``.
+around them) and in the WebSocket's per-fan messages (the snapshot on
+connect, which adds the fan's lane and place). Every tick, the WebSocket
+sends one ``queue.tick`` frame per event, identical for all its fans
+(``tick_frame``); the page computes its ``queue.state`` fields from it
+and its place as ``frame_state`` does.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class FanStatus(StrEnum):
@@ -47,26 +49,73 @@ def offered_message(*, store_pass: str, expires_at: int | None, store_url: str |
     return json.dumps({"type": "queue.offered", "pass": store_pass, "expires_at": expires_at, "store_url": store_url})
 
 
-# Placeholders json.dumps renders as unique strings, replaced by %d afterwards.
-_POSITION, _AHEAD, _ETA, _ETA_LOW, _ETA_HIGH = ("\x00queue-%s\x00" % n for n in range(5))
+def snapshot_message(state: QueueState, *, lane: int | None, place: int | None) -> str:
+    """The WebSocket ``queue.state`` a fan gets on connect (and on a resync
+    or a claim): ``state_message`` plus the fan's lane and place, from which
+    the page computes its position from every later ``queue.tick``."""
+    return json.dumps({"type": "queue.state", **state._asdict(), "lane": lane, "place": place})
 
 
-def waiting_template(*, total_waiting: int, paused: bool, updated_at: float) -> str:
-    """``state_message`` of a waiting fan, with ``%d`` for what differs per
-    connection, in field order: position, ahead, eta_seconds, then the ETA
-    range's low and high ends."""
-    marked = QueueState(
-        status=FanStatus.WAITING,
-        position=_POSITION,  # type: ignore[arg-type]
-        ahead=_AHEAD,  # type: ignore[arg-type]
-        total_waiting=total_waiting,
-        eta_seconds=_ETA,  # type: ignore[arg-type]
-        eta_range=(_ETA_LOW, _ETA_HIGH),  # type: ignore[arg-type]
-        paused=paused,
-        reason=None,
-        updated_at=updated_at,
+def tick_frame(doc: dict[str, Any]) -> str:
+    """The WebSocket ``queue.tick``: one text per event and tick, the same for
+    every fan of the event (each server process encodes it once and writes
+    it to all its sockets). Per lane what a fan needs to place itself:
+    the front, the leavers beyond it (``gone``, prorated over ``behind``),
+    the admission rate, whether the lane is open. ``frame_state`` is the
+    arithmetic the page does with it (static/queueroom/waiting.js).
+    ``updated_at`` comes last (bench/queue_ws_fanout.py reads it raw)."""
+    lanes = {}
+    for lane_id, lane in doc["lanes"].items():
+        if lane["opened"]:
+            lanes[lane_id] = {
+                "opened": True,
+                "front": lane["front"],
+                "gone": lane["gone"],
+                "behind": max(lane["seq"] - lane["front"], 1),
+                "per_second": max(lane["per_second"] or doc["rate_per_minute"] / 60, 1 / 60),
+            }
+        else:
+            lanes[lane_id] = {"opened": False, "opens_at": lane["opens_at"], "total": lane["seq"]}
+    return json.dumps(
+        {
+            "type": "queue.tick",
+            "lanes": lanes,
+            "waiting": int(doc["waiting"]),
+            "paused": doc["paused"],
+            "closed": doc["closed"],
+            "updated_at": doc["t"],
+        }
     )
-    text = state_message(marked).replace("%", "%%")
-    for mark in (_POSITION, _AHEAD, _ETA, _ETA_LOW, _ETA_HIGH):
-        text = text.replace(json.dumps(mark), "%d")
-    return text
+
+
+def frame_state(frame: dict[str, Any], *, lane: int, place: int) -> QueueState | None:
+    """What the waiting page shows from a ``queue.tick`` for the fan at
+    ``place`` in ``lane``: the reference for waiting.js, which does the same
+    arithmetic (``Math.round`` is ``floor(x + 0.5)``, ``Math.floor`` is
+    ``int`` for these non-negative numbers). None when the frame says
+    nothing to show: the lane is not open, or the turn came (the server
+    then sends the fan its own message)."""
+    if frame["closed"]:
+        return QueueState(
+            FanStatus.CLOSED, None, None, frame["waiting"], None, None, frame["paused"], "sold_out", frame["updated_at"]
+        )
+    shared = frame["lanes"].get(str(lane))
+    if shared is None or not shared["opened"] or place <= shared["front"]:
+        return None
+    raw = place - shared["front"] - 1
+    # Leavers ahead are known exactly only to Redis; the frame carries their
+    # count beyond the front, so prorate it (exact on GET status).
+    ahead = raw - math.floor(shared["gone"] * raw / shared["behind"] + 0.5) if shared["gone"] else raw
+    ahead = max(ahead, 0)
+    eta = ahead / shared["per_second"]
+    return QueueState(
+        status=FanStatus.WAITING,
+        position=ahead + 1,
+        ahead=ahead,
+        total_waiting=frame["waiting"],
+        eta_seconds=int(eta),
+        eta_range=(int(eta * 0.8), math.ceil(eta * 1.3)),
+        paused=frame["paused"],
+        reason=None,
+        updated_at=frame["updated_at"],
+    )

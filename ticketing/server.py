@@ -24,7 +24,10 @@ the environment, see `Limits`):
   413, a late head or body 408; all as the API's JSON errors
   `{"error": code, "detail": text}`, then the connection closes;
 * Daphne's own error pages (a malformed header, an application crash) are
-  JSON too, and no answer carries a `Server` header (`-s NAME` sets one).
+  JSON too, and no answer carries a `Server` header (`-s NAME` sets one);
+* every WebSocket scope carries the extension `ticketing.shared_frames`
+  (`SharedFrames`): the waiting room writes one pre-framed message per tick
+  straight to tens of thousands of sockets (queueroom/consumers.py).
 
 The hooks are Twisted's `HTTPChannel` methods and a few of its attributes
 (`_receivedHeaderSize`, `_handlingRequest`, `_abortingCall`): private API, so
@@ -283,6 +286,76 @@ class LimitedHTTPFactory(HTTPFactory):  # type: ignore[misc]
         return channel
 
 
+class SharedFrames:
+    """The ASGI scope extension ``ticketing.shared_frames`` of one WebSocket.
+
+    Daphne's path for a message is per connection: the ASGI send coroutine,
+    ``handle_reply`` and its checks, UTF-8 encoding, autobahn framing, then
+    ``transport.write``, which only queues the bytes and asks the reactor
+    to watch the socket for writability (two epoll changes per message on
+    the asyncio reactor). For a frame that is the same for every fan, this
+    frames it once (autobahn's ``prepareMessage``) and hands the bytes to
+    the socket at once when nothing is queued before them, as asyncio's own
+    transports do; what the kernel does not take goes through Twisted's
+    buffer as usual. Compression is never negotiated by Daphne; were it
+    on, autobahn's ``sendPreparedMessage`` compresses per connection.
+
+    A closed socket (or one closing) is skipped: ``write`` returns False.
+    ``backlog`` is what Twisted still holds for the socket, for the caller's
+    back-pressure policy (skip frames, then ``abort``). The buffer fields are
+    Twisted's private ones (``FileDescriptor``), pinned in requirements.txt;
+    ticketing/tests/test_server_limits.py drives this against the real server.
+    """
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+
+    def prepare(self, text: str) -> Any:
+        return self.protocol.factory.prepareMessage(text.encode("utf-8"))
+
+    def backlog(self) -> int:
+        transport = self.protocol.transport
+        if transport is None:
+            return 0
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen  # type: ignore[no-any-return]
+
+    def write(self, prepared: Any) -> bool:
+        protocol = self.protocol
+        transport = protocol.transport
+        if (
+            protocol.state != protocol.STATE_OPEN
+            or transport is None
+            or not transport.connected
+            or transport.disconnecting
+            or transport._writeDisconnected
+        ):
+            return False
+        if protocol._perMessageCompress is not None:
+            protocol.sendPreparedMessage(prepared)
+            return True
+        data: bytes = prepared.payloadHybi
+        if transport.dataBuffer or transport._tempDataLen:
+            transport.write(data)  # behind what is queued: in order
+            return True
+        try:
+            sent = transport.socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # Reset or broken: Twisted sees it on the next read and closes.
+            return False
+        if sent < len(data):
+            transport.write(data[sent:])
+        return True
+
+    def abort(self) -> None:
+        transport = self.protocol.transport
+        if transport is not None:
+            transport.abortConnection()
+
+
 class LimitedServer(Server):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.limits = Limits.from_env()
@@ -295,6 +368,14 @@ class LimitedServer(Server):  # type: ignore[misc]
         self.endpoints: list[str] = [
             f"{e}:backlog={backlog}" if e.startswith("tcp:") and "backlog=" not in e else e for e in self.endpoints
         ]
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket":
+            scope = {
+                **scope,
+                "extensions": {**scope.get("extensions", {}), "ticketing.shared_frames": SharedFrames(protocol)},
+            }
+        return super().create_application(protocol, scope)
 
     # Server.run() builds `self.http_factory = HTTPFactory(self)` and listens
     # with it at once, with no hook in between: this property hands it ours.

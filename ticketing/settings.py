@@ -452,6 +452,11 @@ QUEUE_WS_MESSAGE_EVERY_SECONDS = float(envstr("QUEUE_WS_MESSAGE_EVERY_SECONDS", 
 if not QUEUE_WS_MESSAGE_EVERY_SECONDS > 0:
     raise ImproperlyConfigured("QUEUE_WS_MESSAGE_EVERY_SECONDS must be > 0")
 QUEUE_WS_MAX_MESSAGE_BYTES = envint("QUEUE_WS_MAX_MESSAGE_BYTES", 1024, minimum=16)
+# A socket whose unsent bytes exceed this skips the shared tick frames (the
+# next frame supersedes them) and is closed after QUEUE_WS_MAX_SKIPPED_FRAMES
+# in a row: a client that stopped reading cannot grow the server's memory.
+QUEUE_WS_MAX_BACKLOG_BYTES = envint("QUEUE_WS_MAX_BACKLOG_BYTES", 65536, minimum=1024)
+QUEUE_WS_MAX_SKIPPED_FRAMES = envint("QUEUE_WS_MAX_SKIPPED_FRAMES", 30, minimum=1)
 
 # --- Payments (payments; docs/payments.md) ------------------------------------
 # localstripe (the emulator make run and the tests start) by default; a real

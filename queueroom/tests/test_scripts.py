@@ -8,7 +8,7 @@ import pytest
 
 from queueroom import keys, passes, services
 from queueroom import redis_scripts as rs
-from queueroom.messages import FanStatus, QueueState, state_message, waiting_template
+from queueroom.messages import FanStatus, QueueState, frame_state, state_message, tick_frame
 from queueroom.replies import (
     PlaceState,
     TickOutcome,
@@ -20,6 +20,7 @@ from queueroom.replies import (
     status_row,
     tick_reply,
 )
+from queueroom.services.positions import eta
 
 
 def test_every_script_is_read_from_its_lua_file() -> None:
@@ -88,24 +89,25 @@ def test_replies_are_parsed_into_named_rows() -> None:
     assert tick_reply([-1, 8]).raced_lane == 8 and tick_reply([0]).outcome is TickOutcome.ALREADY_DONE
 
 
-def test_the_per_tick_template_renders_what_the_serializer_would() -> None:
-    """The WebSocket's hot path pre-renders queue.state per lane and tick;
-    it must say exactly what the one serializer says."""
-    template = waiting_template(total_waiting=1234, paused=True, updated_at=1765000000.25)
-    rendered = template % (8, 7, 70, 56, 91)
-    expected = QueueState(
-        status=FanStatus.WAITING,
-        position=8,
-        ahead=7,
-        total_waiting=1234,
-        eta_seconds=70,
-        eta_range=(56, 91),
-        paused=True,
-        reason=None,
-        updated_at=1765000000.25,
-    )
-    assert rendered == state_message(expected)
-    assert json.loads(rendered) == {"type": "queue.state", **json.loads(json.dumps(expected._asdict()))}
+def test_the_page_arithmetic_on_the_shared_frame_gives_the_status_fields() -> None:
+    """The WebSocket sends one queue.tick per event and tick; the page turns
+    it into the queue.state fields with its place (frame_state, mirrored by
+    static/queueroom/waiting.js): the ETA as the HTTP status computes it."""
+    lane = {"opened": True, "front": 100, "seq": 1100, "gone": 50, "per_second": 1.5, "opens_at": 0.0}
+    doc = {"t": 1765000000.25, "paused": True, "closed": False, "waiting": 1234, "rate_per_minute": 60}
+    frame = json.loads(tick_frame({**doc, "lanes": {"7": lane}}))
+    assert frame["type"] == "queue.tick" and list(frame)[-1] == "updated_at"
+    state = frame_state(frame, lane=7, place=401)
+    ahead = 300 - 15  # 300 places between, 50 leavers over the 1,000 behind the front, prorated
+    seconds, eta_range = eta(ahead, 1.5)
+    assert state == QueueState(FanStatus.WAITING, ahead + 1, ahead, 1234, seconds, eta_range, True, None, doc["t"])
+    assert frame_state(frame, lane=7, place=100) is None  # the turn came: the server says so alone
+    assert frame_state(frame, lane=8, place=401) is None
+    # Half-way proration rounds up, as JavaScript's Math.round does (not to even).
+    half = json.loads(tick_frame({**doc, "lanes": {"7": {**lane, "gone": 1, "seq": 104}}}))
+    assert half["lanes"]["7"]["behind"] == 4
+    state = frame_state(half, lane=7, place=103)  # raw 2, 2 x 1 / 4 = 0.5 leavers -> 1
+    assert state is not None and state.ahead == 1
 
 
 def test_the_http_status_carries_the_same_queue_state_fields() -> None:

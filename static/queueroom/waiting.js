@@ -67,7 +67,29 @@
     // The status call sets the pass cookie (HttpOnly), then we go to the store.
     fetch(statusUrl, { credentials: "same-origin" }).then(function () { location.href = storeUrl; });
   }
+  // Every tick the server sends one queue.tick frame, the same for every fan
+  // of the event: each lane's front, the leavers beyond it and the rate.
+  // The fan's own place (from the snapshot on connect) turns it into the
+  // queue.state fields, as queueroom.messages.frame_state does.
+  var me = null;
+  function fromFrame(f) {
+    if (f.closed) return { status: "CLOSED", reason: "sold_out", paused: f.paused };
+    if (!me) return null;
+    var lane = f.lanes[String(me.lane)];
+    if (!lane || !lane.opened) return null;
+    // Our lane has opened: on the pre-queue page that is news of a place.
+    if (me.place === null || me.place === undefined) return preQueue ? { status: "WAITING" } : null;
+    if (me.place <= lane.front) return null; // our turn: the server tells this fan alone
+    var raw = me.place - lane.front - 1;
+    var ahead = lane.gone ? raw - Math.round(lane.gone * raw / lane.behind) : raw;
+    if (ahead < 0) ahead = 0;
+    var eta = ahead / lane.per_second;
+    return { status: "WAITING", position: ahead + 1, ahead: ahead, total_waiting: f.waiting, eta_seconds: Math.floor(eta),
+      eta_range: [Math.floor(eta * 0.8), Math.ceil(eta * 1.3)], paused: f.paused, updated_at: f.updated_at };
+  }
   function apply(m) {
+    if (m.type === "queue.tick") { m = fromFrame(m); if (!m) return; }
+    if (m.lane !== undefined && m.lane !== null) me = { lane: m.lane, place: m.place };
     if (m.type === "queue.offered") { ourTurn(m.store_url); return; }
     // The pre-queue page has no place to show: any news of a place means a reload.
     if (preQueue && m.status && m.status !== "PRE_QUEUE") {

@@ -25,6 +25,7 @@ Chromium when it can; without it these tests are skipped with the reason shown.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,12 +41,13 @@ from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
+from playwright.sync_api import expect
 
 from inventory import selectors
 from inventory.models import Event, InventoryItem, Order, OrderStatus, PriceTier, Section
 from inventory.services import catalog, demo, holds
 from payments.models import Payment, PaymentStatus, Ticket
-from queueroom import keys, services
+from queueroom import keys, messages, services
 from queueroom import redis_scripts as rs
 from ticketing import memo
 
@@ -329,6 +331,47 @@ class TestFanJourney(ChannelsLiveServerTestCase):
             PaymentStatus.FAILED,
             PaymentStatus.PAID,
         ]
+
+    def test_the_waiting_page_places_itself_from_the_shared_frame(self) -> None:
+        """Every tick the server sends all fans of the event one identical
+        ``queue.tick``; the page computes its own position from it and the
+        place it was told on connect (waiting.js ``fromFrame``, the same
+        arithmetic as queueroom.messages.frame_state)."""
+
+        services.set_paused(event=self.event, paused=True)  # nobody moves but the leavers
+        now = time.time()
+        ahead = [services.join(event=self.event, fan_id=f"ahead-{i}", now=now)[0] for i in range(5)]
+        page = self.fan()
+        sockets: list[Any] = []
+        received: list[str] = []
+
+        def opened(ws: Any) -> None:
+            sockets.append(ws)
+            ws.on("framereceived", lambda payload: received.append(payload))
+
+        page.on("websocket", opened)
+        page.goto(f"{self.live_server_url}/events/{self.event.slug}/queue/")
+        page.get_by_role("button", name="Join the queue").click()
+        page.locator('[data-q="position"]').wait_for()
+        expect(page.locator('[data-q="updated"]')).not_to_be_empty()
+        left = time.time()
+        for i in (1, 2):  # two fans ahead leave: the frame carries them beyond the front
+            services.leave(token=ahead[i].token, fan_id=f"ahead-{i}", now=left)  # type: ignore[arg-type]
+
+        def after_the_leavers(payload: str) -> bool:
+            message = json.loads(payload)
+            return bool(message["type"] == "queue.tick" and message["updated_at"] > left)
+
+        with sockets[-1].expect_event("framereceived", predicate=after_the_leavers, timeout=15_000) as got:
+            pass
+        frame = json.loads(got.value)
+        told = next(json.loads(m) for m in received if json.loads(m)["type"] == "queue.state")
+        state = messages.frame_state(frame, lane=told["lane"], place=told["place"])
+        assert state is not None and state.position == told["position"] - 2  # both leavers were ahead
+        expect(page.locator('[data-q="position"]')).to_have_text(str(state.position))
+        expect(page.locator('[data-q="ahead"]')).to_have_text(str(state.ahead))
+        expect(page.locator('[data-q="total"]')).to_have_text(str(frame["waiting"]))
+        expect(page.locator('[data-q="eta"]')).to_have_text("when the queue resumes")
 
     def test_queue_to_cart_with_live_updates_and_a_taken_seat(self) -> None:
         first = self.fan()
