@@ -7,7 +7,6 @@ charts, and a presale lane the promoter closed."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import re
 import time
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from inventory import dashboard
 from inventory.models import Event, InventoryItem, ItemStatus, Order, OrderStatus
-from inventory.tests.helpers import seat_ids
+from inventory.tests.helpers import ensure_dashboard_groups, seat_ids
 from queueroom import services
 from queueroom.models import Lane, QueueConfig
 from ticketing import metrics
@@ -59,23 +58,9 @@ def _fresh_figures(settings, small_event) -> Iterator[None]:  # type: ignore[no-
     cache.clear()
 
 
-GROUP_MIGRATIONS = (
-    "inventory.migrations.0009_promoter_and_operator_groups",
-    "queueroom.migrations.0006_dashboard_group_permissions",
-    "payments.migrations.0004_dashboard_group_permissions",
-)
-
-
 @pytest.fixture
 def groups(db) -> None:  # type: ignore[no-untyped-def]
-    """The groups as the data migrations make them. A transactional test
-    (the browser tests) empties every table when it ends, and only
-    permissions come back by themselves: run the migrations' steps again
-    (they are idempotent)."""
-    from django.apps import apps
-
-    for name in GROUP_MIGRATIONS:
-        importlib.import_module(name).forwards(apps, None)
+    ensure_dashboard_groups()
 
 
 def _user(django_user_model, name: str, group: str | None) -> Client:  # type: ignore[no-untyped-def]
@@ -110,8 +95,9 @@ def _control(client: Client, event: Event, action: str, **fields: Any) -> Any:
 # --- who sees what -------------------------------------------------------------------
 
 
-@pytest.mark.django_db(serialized_rollback=True)  # the database as migrate left it, whatever ran before
-def test_the_groups_exist_after_migrate_with_their_permissions():
+def test_the_groups_exist_after_migrate_with_their_permissions(groups):
+    # What the data migrations make (run again by the fixture: a transactional
+    # test elsewhere in the run may have emptied the tables since migrate).
     def perms(name: str) -> set[str]:
         group = Group.objects.get(name=name)
         return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}

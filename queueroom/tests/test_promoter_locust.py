@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from inventory.services import demo
+from inventory.tests.helpers import ensure_dashboard_groups
 from ticketing.tests.live import daphne, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_promoter_watches_the_dashboards(tmp_path: Path, settings) -> None:
     demo.seed_small()
+    ensure_dashboard_groups()  # a transactional test before may have emptied the tables
     user = User.objects.create_user("load-promoter", password="a-long-test-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name="promoter"))
     with daphne() as base:
