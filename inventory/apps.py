@@ -9,6 +9,6 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         # The sale dashboard's own figures and charts (places, holds, revenue);
         # queueroom and payments register theirs in their ready().
-        from inventory import dashboard
+        from inventory import dashboard_render
 
-        dashboard.register_builtin()
+        dashboard_render.register_builtin()

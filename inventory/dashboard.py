@@ -322,10 +322,10 @@ def order_figures(event: Event) -> dict[str, dict[str, Any]]:
     return {status: {"count": n, "total": total, "tickets": tickets} for status, n, total, tickets in rows}
 
 
-def inventory_figures(event: Event) -> Figures:
-    """Sold, held and revenue from PostgreSQL (places and orders)."""
-    from inventory.dashboard_render import inventory_view
-
+def inventory_data(event: Event) -> tuple[dict[str, Any], dict[str, float]]:
+    """Sold, held and revenue from PostgreSQL (places and orders): the
+    figures' data and the values kept in the history (dashboard_render makes
+    the tiles and the venue of them)."""
     sections = section_figures(event)
     orders = order_figures(event)
     capacity = sum(s["capacity"] for s in sections)
@@ -365,7 +365,7 @@ def inventory_figures(event: Event) -> Figures:
         "orders_paid": float(paid["count"]),
         "revenue": float(paid["total"]),
     }
-    return inventory_view(event, data, series)
+    return data, series
 
 
 ERROR_WINDOW_SECONDS = 300
@@ -407,10 +407,3 @@ def _error_rate(now: dict[str, float], earlier: dict[str, Any] | None) -> float 
     if attempts <= 0:
         return None
     return round(max(errors, 0.0) / attempts, 4)
-
-
-def register_builtin() -> None:
-    from inventory import dashboard_render
-
-    register_figures("inventory", inventory_figures, order=20)
-    dashboard_render.register_inventory_charts()

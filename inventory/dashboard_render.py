@@ -402,3 +402,13 @@ def body_html(event: Event, shot: dashboard.Snapshot, *, now: float | None = Non
         "updated": formats.time_format(timezone.localtime(), "H:i:s"),
     }
     return SafeString(render_to_string("admin/inventory/event/_dashboard_body.html", context))
+
+
+def inventory_figures(event: Event) -> dashboard.Figures:
+    return inventory_view(event, *dashboard.inventory_data(event))
+
+
+def register_builtin() -> None:
+    """The inventory's own figures (places, holds, revenue) and charts."""
+    dashboard.register_figures("inventory", inventory_figures, order=20)
+    register_inventory_charts()
