@@ -8,8 +8,6 @@ ticketing/tests/test_browser_journey.py."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,10 +17,7 @@ from django.test import Client
 
 from inventory.models import Event
 from queueroom import services
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
-    (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None
-)
+from ticketing.tests.browsers import CHROMIUM, chromium
 
 pytestmark = [
     pytest.mark.skipif(
@@ -50,18 +45,8 @@ SET_HIDDEN = """hidden => {
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls
-    # here are not async code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium() as browser:
+        yield browser
 
 
 def _join(slug: str) -> None:

@@ -23,23 +23,15 @@ from queueroom import keys, passes, services
 from queueroom import redis_scripts as rs
 from queueroom.models import QueueConfig
 from ticketing import memo
-from ticketing.tests.test_browser_journey import CHROMIUM
+from ticketing.tests.browsers import CHROMIUM, chromium
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
 
 
 @pytest.fixture(scope="class")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.mark.usefixtures("browser")

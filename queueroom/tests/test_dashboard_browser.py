@@ -21,8 +21,8 @@ from inventory import dashboard
 from inventory.models import Event
 from queueroom import services
 from queueroom.models import QueueConfig
-from queueroom.tests.test_admin_live_browser import CHROMIUM
 from ticketing import metrics
+from ticketing.tests.browsers import CHROMIUM, chromium
 
 pytestmark = [
     pytest.mark.skipif(
@@ -34,16 +34,8 @@ pytestmark = [
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium() as browser:
+        yield browser
 
 
 def _join(slug: str) -> None:

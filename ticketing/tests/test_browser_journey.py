@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -50,6 +49,7 @@ from payments.models import Payment, PaymentStatus, Ticket
 from queueroom import keys, messages, services
 from queueroom import redis_scripts as rs
 from ticketing import memo
+from ticketing.tests.browsers import CHROMIUM, chromium
 
 
 def words(language: str, text: str) -> str:
@@ -58,10 +58,6 @@ def words(language: str, text: str) -> str:
         return translation.gettext(text)
 
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
-    (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None
-)
-
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium on this machine (make test installs it with apt when it can)"
 )
@@ -69,18 +65,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="class")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread, which makes
-    # Django refuse ORM calls as if they came from async code; they do not.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="class", autouse=True)
